@@ -1,0 +1,31 @@
+//! Pravah's engine: stream one object through a plan of steps into another object.
+//! Pure Rust; the PyO3 bindings live in `engine/python`.
+
+mod aggregate;
+mod codec;
+mod error;
+pub mod expr;
+mod ops;
+pub mod plan;
+mod read;
+mod run;
+pub mod storage;
+mod text;
+pub mod types;
+mod write;
+
+pub use error::{Error, Location as ErrorLocation, Result};
+pub use run::{run, OnProgress, Progress, Report};
+pub use storage::Options;
+
+/// Check a plan without running it: step names, options, order and expression syntax.
+pub fn check_plan(plan_json: &str) -> Result<()> {
+    let plan = plan::Plan::from_json(plan_json)?;
+    for step in &plan.steps {
+        match step {
+            plan::Step::Filter { r#where: e } | plan::Step::Derive { expr: e, .. } => expr::check(e)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}

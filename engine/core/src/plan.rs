@@ -1,0 +1,376 @@
+//! The plan: what Python hands the engine, as JSON. Steps run in order; `check` enforces
+//! the order rules so a bad plan fails before any byte is read.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    ReadCsv(CsvRead),
+    ReadJsonl(JsonRead),
+    ReadParquet {},
+    Filter { r#where: String },
+    Select { columns: Vec<String> },
+    Rename { columns: BTreeMap<String, String> },
+    Cast { columns: BTreeMap<String, String> },
+    Derive { column: String, expr: String },
+    Aggregate(Aggregate),
+    WriteParquet(ParquetWrite),
+    WriteCsv(CsvWrite),
+    WriteJsonl {},
+    Grep(Grep),
+    Count {},
+    WordFreq(WordFreq),
+    Decompress {},
+    Gzip(Level),
+    Zstd(Level),
+    Sha256 {},
+}
+
+fn yes() -> bool {
+    true
+}
+fn comma() -> char {
+    ','
+}
+fn dquote() -> char {
+    '"'
+}
+fn infer_rows() -> usize {
+    1000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvRead {
+    #[serde(default = "yes")]
+    pub header: bool,
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    #[serde(default = "dquote")]
+    pub quote: char,
+    #[serde(default)]
+    pub escape: Option<char>,
+    /// Column name → type name; overrides what inference guessed for those columns.
+    #[serde(default)]
+    pub schema: BTreeMap<String, String>,
+    #[serde(default = "infer_rows")]
+    pub infer_rows: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRead {
+    #[serde(default)]
+    pub schema: BTreeMap<String, String>,
+    #[serde(default = "infer_rows")]
+    pub infer_rows: usize,
+}
+
+fn max_groups() -> usize {
+    5_000_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregate {
+    #[serde(default)]
+    pub by: Vec<String>,
+    pub aggs: Vec<AggSpec>,
+    /// Past this many distinct keys the step fails with a limit error instead of growing.
+    #[serde(default = "max_groups")]
+    pub max_groups: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggFn {
+    Count,
+    Sum,
+    Min,
+    Max,
+    Mean,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggSpec {
+    #[serde(rename = "fn")]
+    pub func: AggFn,
+    #[serde(default)]
+    pub column: Option<String>,
+    #[serde(default, rename = "as")]
+    pub alias: Option<String>,
+}
+
+fn zstd_level() -> i32 {
+    3
+}
+fn row_group_rows() -> usize {
+    1 << 20
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParquetCompression {
+    Zstd,
+    Snappy,
+    None,
+}
+
+fn default_compression() -> ParquetCompression {
+    ParquetCompression::Zstd
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParquetWrite {
+    #[serde(default = "default_compression")]
+    pub compression: ParquetCompression,
+    #[serde(default = "zstd_level")]
+    pub level: i32,
+    #[serde(default = "row_group_rows")]
+    pub row_group_rows: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvWrite {
+    #[serde(default = "yes")]
+    pub header: bool,
+    #[serde(default = "comma")]
+    pub delimiter: char,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grep {
+    pub pattern: String,
+    #[serde(default)]
+    pub regex: bool,
+    #[serde(default)]
+    pub ignore_case: bool,
+    /// Keep the lines that do NOT match.
+    #[serde(default)]
+    pub invert: bool,
+}
+
+fn max_words() -> usize {
+    10_000_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordFreq {
+    #[serde(default)]
+    pub top: Option<usize>,
+    #[serde(default = "yes")]
+    pub lowercase: bool,
+    #[serde(default = "max_words")]
+    pub max_words: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    #[serde(default)]
+    pub level: Option<i32>,
+}
+
+/// What a step consumes and produces; the order rules are written in these terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    TableSource,
+    TableOp,
+    TableSink,
+    Lines,
+    Summary,
+    Compress,
+    Bytes,
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::ReadCsv(_) => "read_csv",
+            Step::ReadJsonl(_) => "read_jsonl",
+            Step::ReadParquet {} => "read_parquet",
+            Step::Filter { .. } => "filter",
+            Step::Select { .. } => "select",
+            Step::Rename { .. } => "rename",
+            Step::Cast { .. } => "cast",
+            Step::Derive { .. } => "derive",
+            Step::Aggregate(_) => "aggregate",
+            Step::WriteParquet(_) => "write_parquet",
+            Step::WriteCsv(_) => "write_csv",
+            Step::WriteJsonl {} => "write_jsonl",
+            Step::Grep(_) => "grep",
+            Step::Count {} => "count",
+            Step::WordFreq(_) => "word_freq",
+            Step::Decompress {} => "decompress",
+            Step::Gzip(_) => "gzip",
+            Step::Zstd(_) => "zstd",
+            Step::Sha256 {} => "sha256",
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Step::ReadCsv(_) | Step::ReadJsonl(_) | Step::ReadParquet {} => Kind::TableSource,
+            Step::Filter { .. }
+            | Step::Select { .. }
+            | Step::Rename { .. }
+            | Step::Cast { .. }
+            | Step::Derive { .. }
+            | Step::Aggregate(_) => Kind::TableOp,
+            Step::WriteParquet(_) | Step::WriteCsv(_) | Step::WriteJsonl {} => Kind::TableSink,
+            Step::Grep(_) => Kind::Lines,
+            Step::Count {} | Step::WordFreq(_) => Kind::Summary,
+            Step::Gzip(_) | Step::Zstd(_) => Kind::Compress,
+            Step::Decompress {} | Step::Sha256 {} => Kind::Bytes,
+        }
+    }
+}
+
+impl Plan {
+    pub fn from_json(text: &str) -> Result<Plan> {
+        let plan: Plan = serde_json::from_str(text).map_err(|e| Error::plan(0, e.to_string()))?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Enforce the step order: a table plan is read → ops → write (→ compress for text
+    /// formats); a line plan is grep… → summary? → compress?; byte steps stand alone.
+    pub fn check(&self) -> Result<()> {
+        let steps = &self.steps;
+        let Some(first) = steps.first() else { return Ok(()) };
+        let mut prev: Option<&Step> = None;
+        for (i, step) in steps.iter().enumerate() {
+            let kind = step.kind();
+            let bad = |why: &str| Err(Error::plan(i, format!("{} {why}", step.name())));
+            match kind {
+                Kind::TableSource if i != 0 => return bad("must be the first step"),
+                Kind::TableOp | Kind::TableSink if first.kind() != Kind::TableSource => {
+                    return bad("needs a table: start the pipeline with read_csv, read_jsonl or read_parquet")
+                }
+                Kind::TableOp | Kind::TableSink
+                    if prev.is_some_and(|p| p.kind() == Kind::TableSink) =>
+                {
+                    return bad("cannot follow a write step: the table has already been written")
+                }
+                Kind::Lines | Kind::Summary if first.kind() == Kind::TableSource => {
+                    return bad("works on lines of text, not on a table")
+                }
+                Kind::Lines if prev.is_some_and(|p| p.kind() != Kind::Lines) => {
+                    return bad("must come before count, word_freq and compression steps")
+                }
+                Kind::Summary if prev.is_some_and(|p| !matches!(p.kind(), Kind::Lines)) => {
+                    return bad("can only follow grep steps")
+                }
+                Kind::Compress if i + 1 != steps.len() => return bad("must be the last step"),
+                Kind::Compress if matches!(prev, Some(Step::WriteParquet(_))) => {
+                    return bad("cannot compress Parquet: it is compressed inside (set compression on write_parquet)")
+                }
+                Kind::Bytes if steps.len() > 2 || (i == 1 && !matches!(step, Step::Decompress {})) => {
+                    return bad("stands alone (only gzip or zstd may follow decompress)")
+                }
+                Kind::Bytes if i == 0 && steps.len() == 2 && !matches!(steps[1].kind(), Kind::Compress) => {
+                    return bad("stands alone (only gzip or zstd may follow decompress)")
+                }
+                _ => {}
+            }
+            prev = Some(step);
+        }
+        if first.kind() == Kind::TableSource && !steps.iter().any(|s| s.kind() == Kind::TableSink) {
+            return Err(Error::plan(
+                steps.len() - 1,
+                "a pipeline that reads a table must write it: end with write_parquet, write_csv or write_jsonl",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Byte plans (compress, sha256) see the stored bytes; everything else sees them decompressed.
+    pub fn decompresses_input(&self) -> bool {
+        !matches!(self.steps.first(), None | Some(Step::Gzip(_)) | Some(Step::Zstd(_)) | Some(Step::Sha256 {}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(json: &str) -> Result<()> {
+        Plan::from_json(json).map(|_| ())
+    }
+
+    #[test]
+    fn accepts_table_plan() {
+        check(r#"{"steps":[{"op":"read_csv"},{"op":"filter","where":"a > 1"},{"op":"write_parquet"}]}"#).unwrap();
+    }
+
+    #[test]
+    fn accepts_text_plan() {
+        check(r#"{"steps":[{"op":"grep","pattern":"ERROR"},{"op":"gzip"}]}"#).unwrap();
+    }
+
+    #[test]
+    fn rejects_unknown_option() {
+        let e = check(r#"{"steps":[{"op":"read_csv","delimeter":";"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("delimeter"), "{e}");
+    }
+
+    #[test]
+    fn rejects_unknown_step() {
+        let e = check(r#"{"steps":[{"op":"frobnicate"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("frobnicate"), "{e}");
+    }
+
+    #[test]
+    fn rejects_filter_without_reader() {
+        let e = check(r#"{"steps":[{"op":"filter","where":"a"},{"op":"write_csv"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("needs a table"), "{e}");
+    }
+
+    #[test]
+    fn rejects_step_after_write() {
+        let e = check(r#"{"steps":[{"op":"read_csv"},{"op":"write_csv"},{"op":"select","columns":["a"]}]}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("step 2"), "{e}");
+    }
+
+    #[test]
+    fn rejects_table_without_write() {
+        let e = check(r#"{"steps":[{"op":"read_csv"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("must write it"), "{e}");
+    }
+
+    #[test]
+    fn rejects_compressed_parquet() {
+        let e = check(r#"{"steps":[{"op":"read_csv"},{"op":"write_parquet"},{"op":"gzip"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("cannot compress Parquet"), "{e}");
+    }
+
+    #[test]
+    fn rejects_grep_on_table() {
+        let e = check(r#"{"steps":[{"op":"read_csv"},{"op":"grep","pattern":"x"},{"op":"write_csv"}]}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("not on a table"), "{e}");
+    }
+
+    #[test]
+    fn byte_plans_see_raw_bytes() {
+        assert!(!Plan::from_json(r#"{"steps":[{"op":"sha256"}]}"#).unwrap().decompresses_input());
+        assert!(Plan::from_json(r#"{"steps":[{"op":"decompress"}]}"#).unwrap().decompresses_input());
+    }
+}

@@ -1,0 +1,277 @@
+//! The one entry point: plan + input URI + output URI in, report out. Reading and parsing
+//! run on a producer thread while this thread transforms and writes, so a CSV → Parquet job
+//! keeps both cores busy; a bounded channel keeps memory flat.
+
+use std::io::{BufWriter, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::record_batch::RecordBatch;
+use serde::Serialize;
+
+use crate::codec::{classify_io, decoding, Codec, Encoder};
+use crate::error::{Error, Result};
+use crate::ops::Op;
+use crate::plan::{Kind, Plan, Step};
+use crate::read::{self, Batches};
+use crate::storage::{hex, Location, ObjectReader, ObjectWriter, Options, Written};
+use crate::text::{filter_lines, Counts, Frequencies, LineFilter, LineSink, Matcher, WriteLines};
+use crate::write::{finish_out, Out, TableSink};
+
+const TICK: Duration = Duration::from_millis(250);
+const OUT_BUF: usize = 1 << 20;
+
+/// What the caller sees while a job runs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Progress {
+    pub bytes_in: u64,
+    pub input_size: u64,
+    pub rows_in: u64,
+    pub rows_out: u64,
+}
+
+/// What the caller gets back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub rows_in: u64,
+    pub rows_out: u64,
+    /// Bytes read from storage (compressed bytes for compressed inputs).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub input_size: u64,
+    pub input_codec: &'static str,
+    pub outputs: Vec<Written>,
+    pub duration_ms: u64,
+}
+
+/// Called at most every 250 ms; returning `false` cancels the job.
+pub type OnProgress<'a> = &'a mut dyn FnMut(&Progress) -> bool;
+
+struct Monitor<'a> {
+    counter: Arc<AtomicU64>,
+    progress: Progress,
+    last: Instant,
+    callback: Option<OnProgress<'a>>,
+}
+
+impl Monitor<'_> {
+    fn tick(&mut self) -> Result<()> {
+        if self.last.elapsed() < TICK {
+            return Ok(());
+        }
+        self.last = Instant::now();
+        self.progress.bytes_in = self.counter.load(Ordering::Relaxed);
+        match self.callback.as_mut() {
+            Some(cb) => {
+                if cb(&self.progress) { Ok(()) } else { Err(Error::Cancelled) }
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Run `plan` (JSON) over the object at `input`, writing to `output`.
+/// Never panics: a panic inside the engine comes back as `Error::Internal`.
+pub fn run(plan: &str, input: &str, output: &str, options: &Options, on_progress: Option<OnProgress<'_>>) -> Result<Report> {
+    match catch_unwind(AssertUnwindSafe(|| run_plan(plan, input, output, options, on_progress))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Internal(format!("engine panicked: {what}")))
+        }
+    }
+}
+
+fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progress: Option<OnProgress<'_>>) -> Result<Report> {
+    let started = Instant::now();
+    let plan = Plan::from_json(plan)?;
+    let src = Location::parse(input, options)?;
+    let dst = Location::parse(output, options)?;
+    let input_size = src.size()?;
+    let mut mon = Monitor {
+        counter: Arc::new(AtomicU64::new(0)),
+        progress: Progress { input_size, ..Default::default() },
+        last: Instant::now(),
+        callback: on_progress,
+    };
+    let (codec, written) = match plan.steps.first().map(Step::kind) {
+        Some(Kind::TableSource) => run_table(&plan, src, dst, &mut mon)?,
+        Some(Kind::Lines | Kind::Summary) => run_text(&plan, src, dst, &mut mon)?,
+        _ => run_bytes(&plan, src, dst, &mut mon)?,
+    };
+    let p = &mon.progress;
+    Ok(Report {
+        rows_in: p.rows_in,
+        rows_out: p.rows_out,
+        bytes_in: mon.counter.load(Ordering::Relaxed),
+        bytes_out: written.iter().map(|w| w.size).sum(),
+        input_size,
+        input_codec: match codec {
+            Codec::None => "none",
+            Codec::Gzip => "gzip",
+            Codec::Zstd => "zstd",
+        },
+        outputs: written,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+fn open_out(dst: &Location, last: Option<&Step>) -> Result<Out> {
+    let (codec, level) = match last {
+        Some(Step::Gzip(l)) => (Codec::Gzip, l.level),
+        Some(Step::Zstd(l)) => (Codec::Zstd, l.level),
+        _ => (Codec::None, None),
+    };
+    let writer = ObjectWriter::create(dst.clone())?;
+    let enc = Encoder::new(writer, codec, level).map_err(|e| Error::storage(&dst.uri, e))?;
+    Ok(BufWriter::with_capacity(OUT_BUF, enc))
+}
+
+fn open_in(src: Location, mon: &Monitor, decode: bool) -> Result<(Codec, Box<dyn std::io::BufRead + Send>)> {
+    let uri = src.uri.clone();
+    let raw = ObjectReader::open(src, mon.counter.clone())?;
+    if decode {
+        decoding(raw, &uri)
+    } else {
+        Ok((Codec::None, Box::new(std::io::BufReader::with_capacity(OUT_BUF, raw))))
+    }
+}
+
+fn run_table(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {
+    let uri = src.uri.clone();
+    let (codec, (mut schema, batches)): (Codec, (_, Batches)) = match &plan.steps[0] {
+        Step::ReadParquet {} => (Codec::None, read::parquet(src, mon.counter.clone())?),
+        Step::ReadCsv(opts) => {
+            let (codec, input) = open_in(src, mon, true)?;
+            (codec, read::csv(input, opts, &uri)?)
+        }
+        Step::ReadJsonl(opts) => {
+            let (codec, input) = open_in(src, mon, true)?;
+            (codec, read::jsonl(input, opts, &uri)?)
+        }
+        other => return Err(Error::Internal(format!("{} is not a table source", other.name()))),
+    };
+    let mut ops = Vec::new();
+    let mut sink_step = None;
+    for (i, step) in plan.steps.iter().enumerate().skip(1) {
+        match step.kind() {
+            Kind::TableOp => {
+                let (op, out) = Op::compile(i, step, schema)?;
+                ops.push(op);
+                schema = out;
+            }
+            Kind::TableSink => sink_step = Some(step),
+            _ => {}
+        }
+    }
+    let sink_step = sink_step.ok_or_else(|| Error::plan(plan.steps.len() - 1, "no write step"))?;
+    let mut sink = TableSink::new(sink_step, schema, open_out(&dst, plan.steps.last())?)?;
+
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = sync_channel::<Result<RecordBatch>>(2);
+        scope.spawn(move || {
+            for batch in batches {
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for batch in rx {
+            let batch = batch?;
+            mon.progress.rows_in += batch.num_rows() as u64;
+            push(&mut ops, batch, &mut sink, &mut mon.progress.rows_out)?;
+            mon.tick()?;
+        }
+        Ok(())
+    })?;
+    for k in 0..ops.len() {
+        for batch in ops[k].finish()? {
+            push(&mut ops[k + 1..], batch, &mut sink, &mut mon.progress.rows_out)?;
+        }
+    }
+    Ok((codec, vec![sink.finish(&dst.uri)?]))
+}
+
+fn push(ops: &mut [Op], mut batch: RecordBatch, sink: &mut TableSink, rows_out: &mut u64) -> Result<()> {
+    for op in ops.iter_mut() {
+        match op.apply(batch)? {
+            Some(b) => batch = b,
+            None => return Ok(()),
+        }
+    }
+    if batch.num_rows() > 0 {
+        *rows_out += batch.num_rows() as u64;
+        sink.write(&batch)?;
+    }
+    Ok(())
+}
+
+fn run_text(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {
+    let uri = src.uri.clone();
+    let mut filters = Vec::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if let Step::Grep(g) = step {
+            filters.push(LineFilter { matcher: Matcher::new(i, g)?, invert: g.invert });
+        }
+    }
+    let summary = plan.steps.iter().find(|s| s.kind() == Kind::Summary);
+    let (codec, mut input) = open_in(src, mon, true)?;
+    let mut out = open_out(&dst, plan.steps.last())?;
+    let mut tick = |stats: &crate::text::LineStats| {
+        mon.progress.rows_in = stats.lines_in;
+        mon.progress.rows_out = stats.lines_out;
+        mon.tick()
+    };
+    match summary {
+        Some(Step::Count {}) => {
+            let mut counts = Counts { lines: 0, words: 0, bytes: 0 };
+            filter_lines(&mut input, &uri, &filters, &mut counts, &mut tick)?;
+            let doc = serde_json::json!({"lines": counts.lines, "words": counts.words, "bytes": counts.bytes});
+            writeln!(out, "{doc}").map_err(|e| Error::storage(&dst.uri, e))?;
+        }
+        Some(Step::WordFreq(spec)) => {
+            let mut freq = Frequencies::new(spec);
+            filter_lines(&mut input, &uri, &filters, &mut freq, &mut tick)?;
+            out.write_all(&freq.csv()).map_err(|e| Error::storage(&dst.uri, e))?;
+        }
+        _ => {
+            let mut sink = WriteLines(&mut out, &dst.uri);
+            filter_lines(&mut input, &uri, &filters, &mut sink as &mut dyn LineSink, &mut tick)?;
+        }
+    }
+    Ok((codec, vec![finish_out(out, &dst.uri)?]))
+}
+
+fn run_bytes(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {
+    let uri = src.uri.clone();
+    let name = src.path.filename().unwrap_or("input").to_string();
+    let (codec, mut input) = open_in(src, mon, plan.decompresses_input())?;
+    let mut out = open_out(&dst, plan.steps.last())?;
+    let sha = matches!(plan.steps.first(), Some(Step::Sha256 {}));
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let mut buf = vec![0u8; OUT_BUF];
+    loop {
+        let n = input.read(&mut buf).map_err(|e| classify_io(&uri, e))?;
+        if n == 0 {
+            break;
+        }
+        if sha {
+            sha2::Digest::update(&mut hasher, &buf[..n]);
+        } else {
+            out.write_all(&buf[..n]).map_err(|e| Error::storage(&dst.uri, e))?;
+        }
+        mon.tick()?;
+    }
+    if sha {
+        writeln!(out, "{}  {name}", hex(&sha2::Digest::finalize(hasher))).map_err(|e| Error::storage(&dst.uri, e))?;
+    }
+    Ok((codec, vec![finish_out(out, &dst.uri)?]))
+}

@@ -1,0 +1,258 @@
+//! Object storage for local paths and s3:// alike: a blocking `Read` over ranged GETs with
+//! read-ahead, and a blocking `Write` over a multipart upload. Both hold a bounded number of
+//! blocks in memory whatever the object size.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+
+use crate::codec::StorageFailure;
+use crate::error::{Error, Result};
+
+const BLOCK: u64 = 8 << 20;
+const READ_AHEAD: usize = 2;
+const PART: usize = 8 << 20;
+const UPLOADS_IN_FLIGHT: usize = 2;
+
+/// The one tokio runtime of the process; I/O only, CPU work stays on the calling thread.
+pub fn runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pravah-io")
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+/// Storage options as strings, the same keys for every call: `endpoint`, `region`,
+/// `access_key_id`, `secret_access_key`, `allow_http`, … (object_store's S3 config keys).
+pub type Options = BTreeMap<String, String>;
+
+/// A resolved location: the store that holds it and the path inside that store.
+#[derive(Clone)]
+pub struct Location {
+    pub uri: String,
+    pub store: Arc<dyn ObjectStore>,
+    pub path: Path,
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.uri)
+    }
+}
+
+impl Location {
+    /// `s3://bucket/key`, `file:///abs/path` or a plain filesystem path.
+    pub fn parse(uri: &str, options: &Options) -> Result<Location> {
+        if let Some(rest) = uri.strip_prefix("s3://") {
+            let (bucket, key) = rest
+                .split_once('/')
+                .ok_or_else(|| Error::storage(uri, "expected s3://bucket/key"))?;
+            let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+            for (k, v) in options {
+                let key = k.parse().map_err(|e| Error::storage(uri, format!("storage option {k:?}: {e}")))?;
+                builder = builder.with_config(key, v);
+            }
+            let store = builder.build().map_err(|e| Error::storage(uri, e))?;
+            let path = Path::parse(key).map_err(|e| Error::storage(uri, e))?;
+            return Ok(Location { uri: uri.to_string(), store: Arc::new(store), path });
+        }
+        if uri.contains("://") && !uri.starts_with("file://") {
+            return Err(Error::storage(uri, "unsupported scheme (use s3://, file:// or a path)"));
+        }
+        let fs_path = uri.strip_prefix("file://").unwrap_or(uri);
+        let abs = std::path::absolute(fs_path).map_err(|e| Error::storage(uri, e))?;
+        let path = Path::from_absolute_path(&abs).map_err(|e| Error::storage(uri, e))?;
+        Ok(Location { uri: uri.to_string(), store: local_store(), path })
+    }
+
+    pub fn size(&self) -> Result<u64> {
+        let meta = runtime()
+            .block_on(self.store.head(&self.path))
+            .map_err(|e| Error::storage(&self.uri, e))?;
+        Ok(meta.size)
+    }
+}
+
+fn local_store() -> Arc<dyn ObjectStore> {
+    static LOCAL: OnceLock<Arc<dyn ObjectStore>> = OnceLock::new();
+    LOCAL.get_or_init(|| Arc::new(LocalFileSystem::new())).clone()
+}
+
+/// Sequential blocking reader over ranged GETs, `READ_AHEAD` blocks fetched ahead.
+pub struct ObjectReader {
+    loc: Location,
+    size: u64,
+    next_fetch: u64,
+    pending: VecDeque<JoinHandle<object_store::Result<Bytes>>>,
+    current: Bytes,
+    counter: Arc<AtomicU64>,
+}
+
+impl ObjectReader {
+    pub fn open(loc: Location, counter: Arc<AtomicU64>) -> Result<ObjectReader> {
+        Self::open_at(loc, 0, counter)
+    }
+
+    pub fn open_at(loc: Location, start: u64, counter: Arc<AtomicU64>) -> Result<ObjectReader> {
+        let size = loc.size()?;
+        let mut r = ObjectReader { loc, size, next_fetch: start.min(size), pending: VecDeque::new(), current: Bytes::new(), counter };
+        r.fill();
+        Ok(r)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn fill(&mut self) {
+        while self.pending.len() < READ_AHEAD && self.next_fetch < self.size {
+            let end = (self.next_fetch + BLOCK).min(self.size);
+            let (store, path, range) = (self.loc.store.clone(), self.loc.path.clone(), self.next_fetch..end);
+            self.pending.push_back(runtime().spawn(async move { store.get_range(&path, range).await }));
+            self.next_fetch = end;
+        }
+    }
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.current.is_empty() {
+            let Some(handle) = self.pending.pop_front() else { return Ok(0) };
+            let block = runtime()
+                .block_on(handle)
+                .map_err(|e| io::Error::other(StorageFailure(e.to_string())))?
+                .map_err(|e| io::Error::other(StorageFailure(e.to_string())))?;
+            self.counter.fetch_add(block.len() as u64, Ordering::Relaxed);
+            self.current = block;
+            self.fill();
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Everything the report says about one written object.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    pub uri: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Blocking writer over a multipart upload. The object becomes visible only on `finish`;
+/// dropping the writer unfinished aborts the upload, so a failed job leaves no partial output.
+pub struct ObjectWriter {
+    loc: Location,
+    upload: Option<WriteMultipart>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl ObjectWriter {
+    pub fn create(loc: Location) -> Result<ObjectWriter> {
+        let upload = runtime()
+            .block_on(loc.store.put_multipart(&loc.path))
+            .map_err(|e| Error::storage(&loc.uri, e))?;
+        Ok(ObjectWriter {
+            loc,
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART)),
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    pub fn finish(mut self) -> Result<Written> {
+        let upload = self.upload.take().expect("finish called once");
+        runtime().block_on(upload.finish()).map_err(|e| Error::storage(&self.loc.uri, e))?;
+        Ok(Written {
+            uri: self.loc.uri.clone(),
+            size: self.size,
+            sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
+        })
+    }
+}
+
+impl Write for ObjectWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let upload = self.upload.as_mut().expect("write after finish");
+        let rt = runtime();
+        rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT))
+            .map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
+        let _ctx = rt.enter();
+        upload.write(buf);
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ObjectWriter {
+    fn drop(&mut self) {
+        if let Some(upload) = self.upload.take() {
+            let _ = runtime().block_on(upload.abort());
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_local_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = dir.path().join("sub/out.bin").to_string_lossy().to_string();
+        let data: Vec<u8> = (0..(3 * BLOCK as usize / 2)).map(|i| (i % 251) as u8).collect();
+        let mut w = ObjectWriter::create(Location::parse(&uri, &Options::new()).unwrap()).unwrap();
+        w.write_all(&data).unwrap();
+        let written = w.finish().unwrap();
+        assert_eq!(written.size, data.len() as u64);
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut r = ObjectReader::open(Location::parse(&uri, &Options::new()).unwrap(), counter.clone()).unwrap();
+        let mut back = Vec::new();
+        r.read_to_end(&mut back).unwrap();
+        assert_eq!(back, data);
+        assert_eq!(counter.load(Ordering::Relaxed), data.len() as u64);
+    }
+
+    #[test]
+    fn dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = dir.path().join("never.bin").to_string_lossy().to_string();
+        let mut w = ObjectWriter::create(Location::parse(&uri, &Options::new()).unwrap()).unwrap();
+        w.write_all(b"partial").unwrap();
+        drop(w);
+        assert!(!std::path::Path::new(&uri).exists());
+    }
+
+    #[test]
+    fn missing_object_names_uri() {
+        let e = Location::parse("/definitely/not/here.csv", &Options::new()).unwrap().size().unwrap_err();
+        assert!(e.to_string().contains("/definitely/not/here.csv"), "{e}");
+    }
+}

@@ -1,0 +1,88 @@
+//! Table sinks. Parquet is written zstd-compressed with large row groups and statistics:
+//! arrow-rs writes uncompressed files unless told otherwise.
+
+use std::io::BufWriter;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::codec::Encoder;
+use crate::error::{Error, Result};
+use crate::plan::{ParquetCompression, Step};
+use crate::storage::{ObjectWriter, Written};
+
+/// The byte sink every output goes through: buffered, optionally compressed, multipart-uploaded.
+pub type Out = BufWriter<Encoder<ObjectWriter>>;
+
+pub fn finish_out(out: Out, uri: &str) -> Result<Written> {
+    let enc = out.into_inner().map_err(|e| Error::storage(uri, e.error()))?;
+    enc.finish().map_err(|e| Error::storage(uri, e))?.finish()
+}
+
+pub enum TableSink {
+    Parquet(ArrowWriter<Out>),
+    Csv(arrow::csv::Writer<Out>),
+    Jsonl(arrow::json::LineDelimitedWriter<Out>),
+}
+
+impl TableSink {
+    pub fn new(step: &Step, schema: SchemaRef, out: Out) -> Result<TableSink> {
+        Ok(match step {
+            Step::WriteParquet(p) => {
+                let compression = match p.compression {
+                    ParquetCompression::Zstd => Compression::ZSTD(
+                        ZstdLevel::try_new(p.level).map_err(|e| Error::plan(0, format!("write_parquet.level: {e}")))?,
+                    ),
+                    ParquetCompression::Snappy => Compression::SNAPPY,
+                    ParquetCompression::None => Compression::UNCOMPRESSED,
+                };
+                let props = WriterProperties::builder()
+                    .set_compression(compression)
+                    .set_max_row_group_row_count(Some(p.row_group_rows.max(1)))
+                    .set_statistics_enabled(EnabledStatistics::Page)
+                    .build();
+                TableSink::Parquet(ArrowWriter::try_new(out, schema, Some(props))?)
+            }
+            Step::WriteCsv(c) => {
+                let delimiter = u8::try_from(c.delimiter)
+                    .map_err(|_| Error::plan(0, format!("write_csv.delimiter must be ASCII, got {:?}", c.delimiter)))?;
+                TableSink::Csv(arrow::csv::WriterBuilder::new().with_header(c.header).with_delimiter(delimiter).build(out))
+            }
+            Step::WriteJsonl {} => TableSink::Jsonl(arrow::json::LineDelimitedWriter::new(out)),
+            other => return Err(Error::Internal(format!("{} is not a table sink", other.name()))),
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            TableSink::Parquet(w) => w.write(batch)?,
+            TableSink::Csv(w) => w.write(batch)?,
+            TableSink::Jsonl(w) => w.write(batch)?,
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, uri: &str) -> Result<Written> {
+        let out = match self {
+            TableSink::Parquet(mut w) => {
+                w.finish()?;
+                w.into_inner()?
+            }
+            TableSink::Csv(w) => w.into_inner(),
+            TableSink::Jsonl(mut w) => {
+                w.finish()?;
+                w.into_inner()
+            }
+        };
+        finish_out(out, uri)
+    }
+}
+
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        Error::Internal(format!("parquet: {e}"))
+    }
+}

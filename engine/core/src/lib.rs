@@ -18,6 +18,15 @@ pub use error::{Error, Location as ErrorLocation, Result};
 pub use run::{run, OnProgress, Progress, Report};
 pub use storage::Options;
 
+/// Check one step alone: its name, options and expressions (not its place in the plan).
+pub fn check_step(step_json: &str) -> Result<()> {
+    let step: plan::Step = serde_json::from_str(step_json).map_err(|e| Error::plan(0, e.to_string()))?;
+    match &step {
+        plan::Step::Filter { r#where: e } | plan::Step::Derive { expr: e, .. } => expr::check(e),
+        _ => Ok(()),
+    }
+}
+
 /// Check a plan without running it: step names, options, order and expression syntax.
 pub fn check_plan(plan_json: &str) -> Result<()> {
     let plan = plan::Plan::from_json(plan_json)?;

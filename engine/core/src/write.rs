@@ -67,10 +67,8 @@ impl TableSink {
 
     pub fn finish(self, uri: &str) -> Result<Written> {
         let out = match self {
-            TableSink::Parquet(mut w) => {
-                w.finish()?;
-                w.into_inner()?
-            }
+            // into_inner writes the footer itself; finish() first would make it fail.
+            TableSink::Parquet(w) => w.into_inner()?,
             TableSink::Csv(w) => w.into_inner(),
             TableSink::Jsonl(mut w) => {
                 w.finish()?;

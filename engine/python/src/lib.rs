@@ -1,1 +1,18 @@
+//! `pravah._engine`: module wiring only. One file per exposed concept.
+
 use pyo3::prelude::*;
+
+mod check;
+mod errors;
+mod run;
+
+#[pymodule]
+fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(run::run, m)?)?;
+    m.add_function(wrap_pyfunction!(check::check_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(check::check_expr, m)?)?;
+    m.add_function(wrap_pyfunction!(check::check_step, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

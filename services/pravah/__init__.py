@@ -1,0 +1,1 @@
+"""Pravah: uploads in, processed data out."""

@@ -1,0 +1,37 @@
+from collections.abc import Callable
+
+__version__: str
+
+class EngineError(Exception): ...
+
+class PlanError(EngineError):
+    step: int
+
+class ExpressionError(EngineError):
+    expr: str
+    line: int
+    column: int
+
+class InputFormatError(EngineError):
+    uri: str
+    line: int | None
+    column: int | None
+    byte_offset: int | None
+
+class StorageError(EngineError):
+    uri: str
+
+class LimitError(EngineError): ...
+class CancelledError(EngineError): ...
+class InternalError(EngineError): ...
+
+def run(
+    plan: str,
+    input: str,
+    output: str,
+    options: dict[str, str] | None = None,
+    progress: Callable[[dict[str, int]], bool | None] | None = None,
+) -> str: ...
+def check_plan(plan: str) -> None: ...
+def check_expr(expr: str) -> None: ...
+def check_step(step: str) -> None: ...

@@ -1,0 +1,50 @@
+"""Response models of the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+
+
+class JobSummary(BaseModel):
+    id: str
+    bucket: str
+    key: str
+    pipeline: str
+    pipeline_version: str
+    status: str
+    attempts: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    model_config = {"from_attributes": True}
+
+    @field_validator("created_at", "finished_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
+
+
+class OutputInfo(BaseModel):
+    bucket: str
+    key: str
+    size: int | None
+    sha256: str | None
+
+
+class JobDetail(JobSummary):
+    version_id: str | None
+    etag: str
+    size: int
+    max_attempts: int
+    log: list[str]
+    report: dict[str, Any] | None
+    outputs: list[OutputInfo]
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    next: str | None

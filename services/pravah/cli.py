@@ -1,0 +1,216 @@
+"""The `pravah` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from pravah import engine, pipelines
+from pravah.events import ObjectEvent
+from pravah.routing import render_output
+from pravah.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Pravah: uploads in, processed data out.", no_args_is_help=True, add_completion=False)
+jobs_app = typer.Typer(help="Look at jobs in the embedded database.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+out = Console()
+err = Console(stderr=True)
+
+PipelinesOpt = Annotated[Path | None, typer.Option("--pipelines", "-p", help="Pipeline YAML file or folder (default: PRAVAH_PIPELINES or pipelines/).")]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+
+
+def _load(path: Path) -> pipelines.Document:
+    try:
+        return pipelines.load(path)
+    except pipelines.InvalidPipelines as e:
+        for p in e.problems:
+            err.print(f"error: {p}", markup=False, highlight=False)
+        err.print(f"{len(e.problems)} problem(s)")
+        raise typer.Exit(1) from None
+    except FileNotFoundError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="YAML files or folders.")]) -> None:
+    """Check pipelines and bindings; print every problem with file, line and field."""
+    failed = False
+    for f in files:
+        try:
+            doc = pipelines.load(f)
+        except pipelines.InvalidPipelines as e:
+            failed = True
+            for p in e.problems:
+                err.print(f"error: {p}", markup=False, highlight=False)
+            continue
+        except FileNotFoundError as e:
+            failed = True
+            err.print(f"[red]error:[/] {e}")
+            continue
+        out.print(f"{f}: ok — {len(doc.pipelines)} pipeline(s), {len(doc.bindings)} binding(s)")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def run(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name.")],
+    input: Annotated[str, typer.Argument(help="Input file path or s3:// URI.")],
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output path or URI (default: out/<template>).")] = None,
+    pipelines_path: PipelinesOpt = None,
+) -> None:
+    """Run one file through a pipeline's engine steps, with a progress bar."""
+    settings = _settings(pipelines=pipelines_path)
+    doc = _load(settings.pipelines)
+    try:
+        p = doc.pipeline(pipeline)
+    except StopIteration:
+        err.print(f"[red]error:[/] no pipeline {pipeline!r} in {settings.pipelines}; have: {', '.join(x.name for x in doc.pipelines)}")
+        raise typer.Exit(2) from None
+    if output is None:
+        name = Path(input).name
+        event = ObjectEvent(bucket="local", key=name, size=0, etag="", event_time=datetime.now(UTC))
+        _, key = render_output(p, event, "local", datetime.now(UTC))
+        output = str(Path("out") / key)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(p.name, total=None)
+
+        def progress(s: dict[str, int]) -> bool:
+            bar.update(task, completed=s["bytes_in"], total=s["input_size"] or None)
+            return True
+
+        try:
+            report = engine.run(p.steps, input, output, progress=progress)
+        except engine.EngineError as e:
+            err.print(f"[red]{type(e).__name__}:[/] {e}", highlight=False)
+            raise typer.Exit(1) from None
+    mb = report.bytes_in / 1e6
+    secs = max(report.duration_ms, 1) / 1000
+    out.print(f"{input} → {output}")
+    out.print(
+        f"rows in {report.rows_in:,}  rows out {report.rows_out:,}  bytes in {report.bytes_in:,}  bytes out {report.bytes_out:,}  "
+        f"{secs:.2f} s  {mb / secs:.1f} MB/s"
+    )
+    for o in report.outputs:
+        out.print(f"  {o.uri}  {o.size:,} bytes  sha256 {o.sha256}", highlight=False)
+
+
+@app.command()
+def up(
+    pipelines_path: PipelinesOpt = None,
+    home: Annotated[Path | None, typer.Option(help="State folder (default .pravah).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (0 = no API).")] = None,
+) -> None:
+    """Embedded mode: watch local buckets, run jobs, serve the API — no servers needed."""
+    from pravah.embedded import Embedded
+
+    overrides: dict[str, object] = {"pipelines": pipelines_path, "home": home}
+    settings = _settings(**overrides)
+    if port is not None:
+        settings.api.port = port
+    _load(settings.pipelines)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    emb = Embedded(settings)
+    out.print(f"pravah up: buckets under {settings.data_dir}/ ({', '.join(sorted(emb.router.buckets))}), "
+              f"events → {settings.events_path}" + (f", API http://{settings.api.host}:{settings.api.port}" if settings.api.port else ""))
+    try:
+        anyio.run(emb.run)
+    except KeyboardInterrupt:
+        pass
+
+
+def _sessions(home: Path | None):
+    from pravah.db.session import make_engine, migrate, sessions
+
+    settings = _settings(home=home)
+    migrate(settings.db_url)
+    return make_engine(settings.db_url), sessions
+
+
+@jobs_app.command("ls")
+def jobs_ls(
+    status: Annotated[str | None, typer.Option(help="PENDING, RUNNING, SUCCEEDED or FAILED.")] = None,
+    pipeline: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    home: Annotated[Path | None, typer.Option(help="State folder (default .pravah).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List jobs, newest first."""
+    from pravah import jobs
+
+    eng, make = _sessions(home)
+
+    async def go():
+        async with make(eng)() as s:
+            rows = await jobs.list_jobs(s, status=status, pipeline=pipeline, limit=limit)
+        await eng.dispose()
+        return rows
+
+    rows = anyio.run(go)
+    if as_json:
+        print(json.dumps([{"id": r.id, "bucket": r.bucket, "key": r.key, "pipeline": r.pipeline, "status": r.status,
+                           "attempts": r.attempts, "error": r.error} for r in rows]))
+        return
+    t = Table("id", "object", "pipeline", "status", "attempts", "error")
+    for r in rows:
+        t.add_row(r.id[:12], f"{r.bucket}/{r.key}", r.pipeline, r.status, str(r.attempts), (r.error or "")[:80])
+    out.print(t)
+
+
+@jobs_app.command("show")
+def jobs_show(
+    job_id: str,
+    home: Annotated[Path | None, typer.Option(help="State folder (default .pravah).")] = None,
+) -> None:
+    """One job with its log and outputs (a unique id prefix is enough)."""
+    from sqlalchemy import select
+
+    from pravah.db.models import Job
+
+    eng, make = _sessions(home)
+
+    async def go():
+        async with make(eng)() as s:
+            rows = list((await s.execute(select(Job).where(Job.id.startswith(job_id)).limit(2))).scalars())
+        await eng.dispose()
+        return rows
+
+    rows = anyio.run(go)
+    if len(rows) != 1:
+        err.print(f"[red]error:[/] {'no job' if not rows else 'more than one job'} matches {job_id!r}")
+        raise typer.Exit(1)
+    j = rows[0]
+    out.print(f"[bold]{j.id}[/] {j.status}  {j.bucket}/{j.key} → {j.output_bucket}/{j.output_key}")
+    out.print(f"pipeline {j.pipeline}@{j.pipeline_version}  attempts {j.attempts}/{j.max_attempts}")
+    if j.error:
+        out.print(f"[red]error:[/] {j.error}", highlight=False)
+    for line in j.log:
+        out.print(f"  {line}", highlight=False)
+    if j.report:
+        out.print_json(json.dumps(j.report))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Embedded mode: local folders as buckets, SQLite, in-process watcher, worker, relay and API.
+Same routing, job, worker and engine code as the server path; only the edges differ."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import uvicorn
+
+from pravah import pipelines
+from pravah.api.app import create_app
+from pravah.db.session import make_engine, migrate, sessions
+from pravah.ingest import IngestStats, ingest
+from pravah.relay import JsonLinesSink, relay_once
+from pravah.routing import Router
+from pravah.settings import Settings
+from pravah.storage import LocalStore
+from pravah.watcher import Watcher
+from pravah.worker import Worker
+
+log = logging.getLogger("pravah.embedded")
+
+
+class Embedded:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.doc = pipelines.load(settings.pipelines)
+        self.router = Router(self.doc)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.store = LocalStore(settings.data_dir)
+        for bucket in self.router.buckets | {p.output_bucket for p in self.doc.pipelines if "{" not in p.output_bucket}:
+            self.store.bucket_path(bucket).mkdir(parents=True, exist_ok=True)
+        migrate(settings.db_url)
+        self.engine = make_engine(settings.db_url)
+        self.sessions = sessions(self.engine)
+        self.watcher = Watcher(settings.data_dir, self.router.buckets, settings.watcher.settle_seconds)
+        self.worker = Worker(self.sessions, self.doc, self.store, settings.worker)
+        self.sink = JsonLinesSink(settings.events_path)
+        self.stats = IngestStats()
+
+    async def watch(self) -> None:
+        while True:
+            events = await anyio.to_thread.run_sync(self.watcher.scan)
+            if events:
+                await ingest(self.sessions, self.router, events, self.stats)
+            await anyio.sleep(self.settings.watcher.poll_seconds)
+
+    async def relay(self) -> None:
+        while True:
+            if not await relay_once(self.sessions, self.sink):
+                await anyio.sleep(0.2)
+
+    async def serve_api(self) -> None:
+        cfg = uvicorn.Config(
+            create_app(self.sessions), host=self.settings.api.host, port=self.settings.api.port, log_level="warning"
+        )
+        await uvicorn.Server(cfg).serve()
+
+    async def run(self) -> None:
+        """Everything, until cancelled."""
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.watch)
+                tg.start_soon(self.worker.serve)
+                tg.start_soon(self.relay)
+                if self.settings.api.port:
+                    tg.start_soon(self.serve_api)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.engine.dispose()

@@ -1,0 +1,94 @@
+"""Typed facade over the Rust engine; the only module that imports `pravah._engine`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pravah import _engine
+from pravah._engine import (
+    CancelledError,
+    EngineError,
+    ExpressionError,
+    InputFormatError,
+    InternalError,
+    LimitError,
+    PlanError,
+    StorageError,
+)
+
+__all__ = [
+    "CancelledError",
+    "EngineError",
+    "ExpressionError",
+    "InputFormatError",
+    "InternalError",
+    "LimitError",
+    "Output",
+    "PlanError",
+    "Report",
+    "StorageError",
+    "check_expr",
+    "check_plan",
+    "check_step",
+    "run",
+]
+
+Progress = Callable[[dict[str, int]], bool | None]
+
+
+@dataclass(frozen=True)
+class Output:
+    uri: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Report:
+    rows_in: int
+    rows_out: int
+    bytes_in: int
+    bytes_out: int
+    input_size: int
+    input_codec: str
+    duration_ms: int
+    outputs: list[Output] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["outputs"] = [o.__dict__ for o in self.outputs]
+        return d
+
+
+def run(
+    steps: list[dict[str, Any]],
+    input_uri: str,
+    output_uri: str,
+    *,
+    storage_options: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Run one object through `steps`. Blocks; releases the GIL; raises an EngineError subclass."""
+    raw = json.loads(
+        _engine.run(json.dumps({"steps": steps}), input_uri, output_uri, dict(storage_options or {}), progress)
+    )
+    raw["outputs"] = [Output(**o) for o in raw["outputs"]]
+    return Report(**raw)
+
+
+def check_plan(steps: list[dict[str, Any]]) -> None:
+    """Raise PlanError/ExpressionError if `steps` could never run."""
+    _engine.check_plan(json.dumps({"steps": steps}))
+
+
+def check_step(step: dict[str, Any]) -> None:
+    """Raise PlanError/ExpressionError if this one step (a dict with "op") is malformed."""
+    _engine.check_step(json.dumps(step))
+
+
+def check_expr(expr: str) -> None:
+    """Raise ExpressionError (with .line/.column) if `expr` does not parse."""
+    _engine.check_expr(expr)

@@ -1,0 +1,221 @@
+"""Jobs: created idempotently from routed events, claimed with a lease, finished together
+with their completion event (outbox) in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pravah.db.models import Job, OutboxEvent, Status
+from pravah.events import ObjectEvent
+from pravah.routing import Route, render_output
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
+    """Insert the job for (object version, pipeline version); None when it already exists."""
+    t = now()
+    job_id = uuid.uuid4().hex
+    p = route.pipeline
+    out_bucket, out_key = render_output(p, event, job_id, t)
+    values = dict(
+        id=job_id,
+        bucket=event.bucket,
+        key=event.key,
+        object_version=event.object_version,
+        version_id=event.version_id,
+        etag=event.etag,
+        size=event.size,
+        pipeline=p.name,
+        pipeline_version=p.version,
+        status=Status.PENDING,
+        attempts=0,
+        max_attempts=p.retries + 1,
+        output_bucket=out_bucket,
+        output_key=out_key,
+        log=[f"{t.isoformat()} created from {event.bucket}/{event.key}"],
+        next_attempt_at=t,
+        created_at=t,
+        updated_at=t,
+    )
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Job).values(**values).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return job_id if result.rowcount == 1 else None
+
+
+async def claim(session: AsyncSession, owner: str, lease: timedelta) -> Job | None:
+    """Take one runnable job: PENDING and due, or RUNNING with an expired lease (its worker died).
+    The conditional UPDATE makes the claim safe between processes on SQLite and PostgreSQL."""
+    t = now()
+    runnable = or_(
+        and_(Job.status == Status.PENDING, Job.next_attempt_at <= t),
+        and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
+    )
+    for _ in range(5):
+        row = (await session.execute(select(Job.id, Job.status).where(runnable).order_by(Job.next_attempt_at).limit(1))).first()
+        if row is None:
+            return None
+        taken = await session.execute(
+            update(Job)
+            .where(Job.id == row.id, runnable)
+            .values(
+                status=Status.RUNNING,
+                attempts=Job.attempts + 1,
+                lease_owner=owner,
+                lease_expires_at=t + lease,
+                updated_at=t,
+            )
+        )
+        await session.commit()
+        if taken.rowcount == 1:
+            job = await session.get(Job, row.id, populate_existing=True)
+            if row.status == Status.RUNNING:
+                await append_log(session, job, "lease expired: taken over from a dead worker")
+            return job
+    return None
+
+
+async def heartbeat(session: AsyncSession, job_id: str, owner: str, lease: timedelta) -> bool:
+    """Extend our lease; False if another worker has taken the job over."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == owner, Job.status == Status.RUNNING)
+        .values(lease_expires_at=now() + lease)
+    )
+    await session.commit()
+    return result.rowcount == 1
+
+
+async def append_log(session: AsyncSession, job: Job, line: str) -> None:
+    job.log = [*job.log, f"{now().isoformat()} {line}"]
+    await session.commit()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    retryable: bool = False
+
+
+async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, backoff: timedelta) -> str:
+    """Record the outcome; returns the new status. A retry goes back to PENDING with backoff;
+    a final state writes its completion event in the same transaction."""
+    t = now()
+    log = list(job.log)
+    if outcome.succeeded:
+        status = Status.SUCCEEDED
+        log.append(f"{t.isoformat()} succeeded in {outcome.report['duration_ms'] if outcome.report else '?'} ms")
+    elif outcome.retryable and job.attempts < job.max_attempts:
+        status = Status.PENDING
+        delay = backoff * (2 ** (job.attempts - 1))
+        log.append(f"{t.isoformat()} attempt {job.attempts} failed, retrying in {delay.total_seconds():.1f}s: {outcome.error}")
+    else:
+        status = Status.FAILED
+        log.append(f"{t.isoformat()} failed: {outcome.error}")
+    values: dict[str, Any] = dict(status=status, log=log, updated_at=t, lease_owner=None, lease_expires_at=None)
+    if status == Status.PENDING:
+        values["next_attempt_at"] = t + backoff * (2 ** (job.attempts - 1))
+        values["error"] = outcome.error
+    else:
+        values.update(finished_at=t, report=outcome.report, error=outcome.error)
+    result = await session.execute(update(Job).where(Job.id == job.id, Job.lease_owner == owner).values(**values))
+    if result.rowcount != 1:
+        await session.rollback()
+        return "LOST"  # another worker took it over; its run decides the outcome
+    if status != Status.PENDING:
+        for k, v in values.items():
+            setattr(job, k, v)
+        session.add(completion_event(job, t))
+    await session.commit()
+    return status
+
+
+def completion_event(job: Job, t: datetime) -> OutboxEvent:
+    """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats."""
+    succeeded = job.status == Status.SUCCEEDED
+    report = job.report or {}
+    outputs = [
+        {"bucket": job.output_bucket, "key": job.output_key, "size": o.get("size"), "sha256": o.get("sha256")}
+        for o in report.get("outputs", [])
+    ]
+    kind = "succeeded" if succeeded else "failed"
+    payload = {
+        "specversion": "1.0",
+        "id": f"{job.id}.{kind}",
+        "type": f"pravah.job.{kind}",
+        "source": "pravah",
+        "subject": f"{job.bucket}/{job.key}",
+        "time": t.isoformat(),
+        "datacontenttype": "application/json",
+        "data": {
+            "job_id": job.id,
+            "pipeline": job.pipeline,
+            "pipeline_version": job.pipeline_version,
+            "status": job.status,
+            "attempts": job.attempts,
+            "input": {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag, "size": job.size},
+            "outputs": outputs,
+            "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "bytes_in", "bytes_out", "duration_ms")},
+            "error": job.error,
+        },
+    }
+    return OutboxEvent(event_id=payload["id"], job_id=job.id, type=payload["type"], payload=payload, created_at=t)
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    pipeline: str | None = None,
+    status: str | None = None,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> list[Job]:
+    """Newest first; `after` is the last id of the previous page (keyset pagination)."""
+    q = select(Job)
+    if pipeline:
+        q = q.where(Job.pipeline == pipeline)
+    if status:
+        q = q.where(Job.status == status)
+    if bucket:
+        q = q.where(Job.bucket == bucket)
+    if prefix:
+        q = q.where(Job.key.startswith(prefix, autoescape=True))
+    if after:
+        anchor = await session.get(Job, after)
+        if anchor is not None:
+            q = q.where(or_(Job.created_at < anchor.created_at, and_(Job.created_at == anchor.created_at, Job.id < anchor.id)))
+    q = q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def get_job(session: AsyncSession, job_id: str) -> Job | None:
+    return await session.get(Job, job_id)
+
+
+async def unpublished(session: AsyncSession, limit: int = 100) -> list[OutboxEvent]:
+    q = select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def mark_published(session: AsyncSession, ids: list[int]) -> None:
+    await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(published_at=now()))
+    await session.commit()

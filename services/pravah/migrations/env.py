@@ -1,0 +1,46 @@
+"""Alembic environment: async engines for SQLite (embedded) and PostgreSQL alike."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pravah.db.models import Base
+
+config = context.config
+
+
+def _run(connection):
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _online() -> None:
+    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    async with engine.connect() as conn:
+        await conn.run_sync(_run)
+        await conn.commit()
+    await engine.dispose()
+
+
+def _in_thread() -> None:
+    # migrate() may be called from inside a running event loop (tests, `pravah up`).
+    import threading
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(_online())
+        except BaseException as e:  # re-raised in the caller's thread
+            errors.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
+_in_thread()

@@ -1,0 +1,335 @@
+"""The pipeline language: YAML documents of pipelines and bindings, validated with every
+error reported at once, each with file, line and field path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pravah import engine
+
+NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+PLACEHOLDERS = {"bucket", "key", "dir", "name", "stem", "ext", "pipeline", "date", "job"}
+
+
+class Pipeline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    steps: list[dict[str, Any]] = Field(min_length=1)
+    output: str = Field(min_length=1, description="bucket/key template, e.g. outbox/{pipeline}/{stem}.parquet")
+    retries: int = Field(2, ge=0, le=20)
+
+    @property
+    def version(self) -> str:
+        """Content hash: the same definition always has the same version."""
+        canon = json.dumps(self.model_dump(exclude={"description"}), sort_keys=True)
+        return hashlib.sha256(canon.encode()).hexdigest()[:12]
+
+    @property
+    def output_bucket(self) -> str:
+        return self.output.split("/", 1)[0]
+
+
+class Binding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str = Field(min_length=1)
+    prefix: str = ""
+    suffix: str | None = None
+    glob: str | None = None
+    pipeline: str = Field(pattern=NAME)
+
+    def matches(self, bucket: str, key: str) -> bool:
+        if bucket != self.bucket or not key.startswith(self.prefix):
+            return False
+        if self.suffix is not None and not key.endswith(self.suffix):
+            return False
+        if self.glob is not None:
+            from fnmatch import fnmatchcase
+
+            return fnmatchcase(key[len(self.prefix) :], self.glob)
+        return True
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        return (len(self.prefix), int(self.suffix is not None) + int(self.glob is not None))
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pipelines: list[Pipeline] = []
+    bindings: list[Binding] = []
+
+    def pipeline(self, name: str) -> Pipeline:
+        return next(p for p in self.pipelines if p.name == name)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class InvalidPipelines(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            out[path + (k.value,)] = k.start_mark.line + 1
+            _lines(v, path + (k.value,), out)
+            out[path + (k.value,)] = k.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, path + (i,), out)
+
+
+def _normalize_step(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """`- read_csv`, `- filter: {where: …}` → {"op": …, **options}."""
+    if isinstance(raw, str):
+        return {"op": raw}, None
+    if isinstance(raw, dict) and len(raw) == 1:
+        (op, opts), = raw.items()
+        if opts is None:
+            opts = {}
+        if not isinstance(opts, dict):
+            return None, f"options of {op} must be a mapping, got {type(opts).__name__}"
+        return {"op": op, **opts}, None
+    return None, "a step is a name (`- read_csv`) or a one-key mapping (`- filter: {where: …}`)"
+
+
+class _Collector:
+    def __init__(self, file: str, lines: dict[tuple[Any, ...], int]):
+        self.file, self.lines, self.problems = file, lines, []
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        line = 0
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                line = self.lines[path[:n]]
+                break
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        self.problems.append(Problem(self.file, line, text, message))
+
+
+def _step_error(err: engine.EngineError, step_path: tuple[Any, ...], op: str) -> tuple[tuple[Any, ...], str]:
+    msg = str(err)
+    msg = re.sub(r"^plan: step \d+: ", "", msg)
+    msg = re.sub(r" at line \d+ column \d+$", "", msg)
+    m = re.search(r"unknown field `(\w+)`", msg)
+    if m:
+        return step_path + (op, m.group(1)), f"unknown option {m.group(1)!r} for {op}" + _expected(msg)
+    m = re.search(r"unknown variant `(\w+)`", msg)
+    if m:
+        return step_path + (op,), f"unknown step {m.group(1)!r}" + _expected(msg)
+    if isinstance(err, engine.ExpressionError):
+        field = "where" if op == "filter" else "expr"
+        return step_path + (op, field), msg
+    return step_path + (op,), msg
+
+
+def _expected(msg: str) -> str:
+    m = re.search(r"expected one of (.*)$", msg)
+    return f"; expected one of {m.group(1).replace('`', '')}" if m else ""
+
+
+def _template_problems(p: Pipeline) -> list[str]:
+    out = []
+    if p.output.startswith("/") or "/" not in p.output:
+        out.append("must be bucket/key-template, e.g. outbox/{pipeline}/{stem}.parquet")
+    if any(seg == ".." for seg in re.split(r"[/\\]", p.output)):
+        out.append("must not contain '..': outputs stay inside their bucket")
+    for name in re.findall(r"{([^{}]*)}", p.output):
+        if name not in PLACEHOLDERS:
+            out.append(f"unknown placeholder {{{name}}}; known: {', '.join('{' + n + '}' for n in sorted(PLACEHOLDERS))}")
+    return out
+
+
+def _static_prefix(template: str) -> str:
+    return template.split("{", 1)[0]
+
+
+def _could_loop(p: Pipeline, b: Binding, input_buckets: set[str]) -> bool:
+    """Could an output of `p` land where `b` watches, triggering the pipeline again?"""
+    bucket, _, key_tmpl = p.output.partition("/")
+    if bucket == "{bucket}":
+        if b.bucket not in input_buckets:
+            return False
+    elif "{" in bucket or bucket != b.bucket:
+        return False
+    static = _static_prefix(key_tmpl)
+    if not (static.startswith(b.prefix) or b.prefix.startswith(static)):
+        return False
+    tail = key_tmpl.rsplit("}", 1)[-1] if "}" in key_tmpl else key_tmpl
+    if b.suffix is not None and not (tail.endswith(b.suffix) or b.suffix.endswith(tail)):
+        return False
+    return True
+
+
+def validate(data: Any, file: str = "<string>", lines: dict[tuple[Any, ...], int] | None = None) -> Document:
+    """Validate a loaded YAML document; raise InvalidPipelines listing every problem."""
+    c = _Collector(file, lines or {})
+    if not isinstance(data, dict):
+        c.add((), "expected a mapping with 'pipelines' and/or 'bindings'")
+        raise InvalidPipelines(c.problems)
+    pipelines: list[tuple[int, Pipeline]] = []
+    for i, raw in enumerate(data.get("pipelines") or []):
+        if isinstance(raw, dict) and isinstance(raw.get("steps"), list):
+            raw = {**raw, "steps": _check_steps(raw["steps"], ("pipelines", i, "steps"), c)}
+        p = _model(Pipeline, raw, ("pipelines", i), c)
+        if p is not None:
+            pipelines.append((i, p))
+    bindings = [(k, b) for k, raw in enumerate(data.get("bindings") or []) if (b := _model(Binding, raw, ("bindings", k), c))]
+    _check_semantics(pipelines, bindings, c)
+    if c.problems:
+        raise InvalidPipelines(sorted(c.problems, key=lambda p: (p.file, p.line)))
+    return Document(pipelines=[p for _, p in pipelines], bindings=[b for _, b in bindings])
+
+
+def _model(cls: type[BaseModel], raw: Any, path: tuple[Any, ...], c: _Collector) -> Any:
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            if loc[:1] == ("steps",) and len(loc) > 2:
+                continue  # step contents are checked by the engine, with better messages
+            c.add(path + loc, err["msg"])
+        return None
+
+
+def _check_steps(raw_steps: list[Any], path: tuple[Any, ...], c: _Collector) -> list[dict[str, Any]]:
+    """Normalise and check each step alone, then their order; returns the normalised steps."""
+    steps, ok = [], True
+    for j, raw in enumerate(raw_steps):
+        step, err = _normalize_step(raw)
+        if step is None:
+            c.add(path + (j,), err or "bad step")
+            ok = False
+            continue
+        steps.append(step)
+        try:
+            engine.check_step(step)
+        except engine.EngineError as e:
+            ok = False
+            where, msg = _step_error(e, path + (j,), step["op"])
+            c.add(where, msg)
+    if ok and steps:
+        try:
+            engine.check_plan(steps)
+        except engine.PlanError as e:
+            j = min(e.step, len(steps) - 1)
+            c.add(path + (j, steps[j]["op"]), re.sub(r"^plan: step \d+: ", "", str(e)))
+    return steps
+
+
+def _check_semantics(pipelines: list[tuple[int, Pipeline]], bindings: list[tuple[int, Binding]], c: _Collector) -> None:
+    names: dict[str, int] = {}
+    for i, p in pipelines:
+        if p.name in names:
+            c.add(("pipelines", i, "name"), f"duplicate pipeline name {p.name!r} (also pipelines[{names[p.name]}])")
+        names.setdefault(p.name, i)
+        for msg in _template_problems(p):
+            c.add(("pipelines", i, "output"), msg)
+    seen: dict[tuple[str, str, str | None, str | None], int] = {}
+    for k, b in bindings:
+        if b.pipeline not in names:
+            c.add(("bindings", k, "pipeline"), f"unknown pipeline {b.pipeline!r}; defined: {', '.join(sorted(names)) or 'none'}")
+        ident = (b.bucket, b.prefix, b.suffix, b.glob)
+        if ident in seen:
+            c.add(("bindings", k), f"ambiguous: bindings[{seen[ident]}] watches the same bucket, prefix and suffix")
+        seen.setdefault(ident, k)
+    for i, p in pipelines:
+        inputs = {b.bucket for _, b in bindings if b.pipeline == p.name}
+        for k, b in bindings:
+            if _could_loop(p, b, inputs):
+                c.add(
+                    ("pipelines", i, "output"),
+                    f"output {p.output!r} can land under bindings[{k}] ({b.bucket}/{b.prefix}…): it would trigger itself forever",
+                )
+
+
+def load(path: str | Path) -> Document:
+    """Load one YAML file, or every *.yaml / *.yml in a folder (merged), and validate it."""
+    path = Path(path)
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    merged: dict[str, list[Any]] = {"pipelines": [], "bindings": []}
+    lines: dict[tuple[Any, ...], int] = {}
+    problems: list[Problem] = []
+    origin: list[tuple[str, str, int]] = []
+    for f in files:
+        text = f.read_text()
+        try:
+            node = yaml.compose(text)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            problems.append(Problem(str(f), mark.line + 1 if mark else 0, "", f"not valid YAML: {getattr(e, 'problem', e)}"))
+            continue
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(str(f), 1, "", "expected a mapping with 'pipelines' and/or 'bindings'"))
+            continue
+        unknown = set(data) - {"pipelines", "bindings"}
+        for u in sorted(unknown):
+            problems.append(Problem(str(f), 1, u, "unknown top-level key; expected 'pipelines' and/or 'bindings'"))
+        file_lines: dict[tuple[Any, ...], int] = {}
+        _lines(node, (), file_lines)
+        for section in ("pipelines", "bindings"):
+            items = data.get(section) or []
+            if not isinstance(items, list):
+                problems.append(Problem(str(f), file_lines.get((section,), 0), section, "must be a list"))
+                continue
+            for idx, item in enumerate(items):
+                new = len(merged[section])
+                merged[section].append(item)
+                origin.append((section, str(f), new))
+                for p, ln in file_lines.items():
+                    if len(p) >= 2 and p[0] == section and p[1] == idx:
+                        lines[(section, new) + p[2:]] = ln
+                lines[(section, new)] = file_lines.get((section, idx), 0)
+    if len(files) == 1:
+        name = str(files[0])
+    else:
+        name = str(path)
+    try:
+        doc = validate(merged, name, lines)
+    except InvalidPipelines as e:
+        problems.extend(_refile(e.problems, origin, files))
+    if problems:
+        raise InvalidPipelines(problems)
+    return doc
+
+
+def _refile(problems: list[Problem], origin: list[tuple[str, str, int]], files: list[Path]) -> list[Problem]:
+    """Point each problem at the file its pipeline or binding came from."""
+    if len(files) <= 1:
+        return problems
+    where = {(s, n): f for s, f, n in origin}
+    out = []
+    for p in problems:
+        m = re.match(r"(pipelines|bindings)\[(\d+)\]", p.path)
+        f = where.get((m.group(1), int(m.group(2)))) if m else None
+        out.append(Problem(f or p.file, p.line, p.path, p.message))
+    return out

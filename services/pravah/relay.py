@@ -1,0 +1,37 @@
+"""Relay: publish outbox rows, oldest first, then mark them published. At least once: a crash
+between the two publishes again, with the same event id."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from pravah import jobs
+
+
+class JsonLinesSink:
+    """Embedded mode's completion topic: one JSON event per line, fsynced before marking."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def publish(self, payloads: list[dict]) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            for p in payloads:
+                f.write(json.dumps(p, separators=(",", ":")) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+async def relay_once(sessions: async_sessionmaker, sink: JsonLinesSink) -> int:
+    async with sessions() as s:
+        rows = await jobs.unpublished(s)
+        if not rows:
+            return 0
+        sink.publish([r.payload for r in rows])
+        await jobs.mark_published(s, [r.id for r in rows])
+        return len(rows)

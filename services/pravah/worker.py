@@ -1,0 +1,99 @@
+"""Worker: claim a job, run the engine off the event loop while renewing the lease, record
+the outcome and its completion event together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from functools import partial
+
+import anyio
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from pravah import engine, jobs
+from pravah.db.models import Job
+from pravah.pipelines import Document
+from pravah.settings import WorkerSettings
+from pravah.storage import LocalStore
+
+log = logging.getLogger("pravah.worker")
+
+# Bad input or a bad plan fails the same way every time: retrying only delays the answer.
+PERMANENT = (engine.InputFormatError, engine.PlanError, engine.ExpressionError, engine.LimitError)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(self, sessions: async_sessionmaker, doc: Document, store: LocalStore, settings: WorkerSettings):
+        self.sessions, self.doc, self.store, self.settings = sessions, doc, store, settings
+        self.owner = worker_id()
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self.backoff = timedelta(seconds=settings.backoff_seconds)
+        self._versions = {p.name: p for p in doc.pipelines}
+
+    async def serve(self) -> None:
+        """Run jobs until cancelled, `concurrency` at a time."""
+        async with anyio.create_task_group() as tg:
+            for _ in range(self.settings.concurrency):
+                tg.start_soon(self._loop)
+
+    async def _loop(self) -> None:
+        while True:
+            if not await self.run_one():
+                await anyio.sleep(self.settings.poll_seconds)
+
+    async def run_one(self) -> bool:
+        """Claim and run one job; False when there was nothing to do."""
+        async with self.sessions() as s:
+            job = await jobs.claim(s, self.owner, self.lease)
+        if job is None:
+            return False
+        outcome = await self._execute(job)
+        async with self.sessions() as s:
+            job = await s.get(Job, job.id)
+            status = await jobs.finish(s, job, self.owner, outcome, self.backoff)
+        log.info("job %s %s/%s → %s", job.id, job.bucket, job.key, status)
+        return True
+
+    async def _execute(self, job: Job) -> jobs.Outcome:
+        pipeline = self._versions.get(job.pipeline)
+        if pipeline is None or pipeline.version != job.pipeline_version:
+            current = pipeline.version if pipeline else "none"
+            return jobs.Outcome(False, error=f"pipeline {job.pipeline} version {job.pipeline_version} is no longer defined (current: {current})")
+        lost = threading.Event()
+        call = partial(
+            engine.run,
+            pipeline.steps,
+            self.store.uri(job.bucket, job.key),
+            self.store.uri(job.output_bucket, job.output_key),
+            storage_options=self.store.options,
+            progress=lambda _p: not lost.is_set(),
+        )
+        result: dict[str, object] = {}
+
+        async def heartbeat(scope: anyio.CancelScope) -> None:
+            while True:
+                await anyio.sleep(self.lease.total_seconds() / 3)
+                async with self.sessions() as s:
+                    if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
+                        lost.set()
+                        return
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(heartbeat, tg.cancel_scope)
+            try:
+                result["report"] = await anyio.to_thread.run_sync(call)
+            except engine.EngineError as e:
+                result["error"] = e
+            tg.cancel_scope.cancel()
+        if "report" in result:
+            return jobs.Outcome(True, report=result["report"].as_dict())  # type: ignore[union-attr]
+        err = result["error"]
+        return jobs.Outcome(False, error=f"{type(err).__name__}: {err}", retryable=not isinstance(err, PERMANENT))

@@ -53,7 +53,7 @@ class Embedded:
 
     async def serve_api(self) -> None:
         cfg = uvicorn.Config(
-            create_app(self.sessions), host=self.settings.api.host, port=self.settings.api.port, log_level="warning"
+            create_app(self.sessions), host=self.settings.api.host, port=self.settings.api.port, log_level="warning", lifespan="off"
         )
         await uvicorn.Server(cfg).serve()
 

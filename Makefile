@@ -1,0 +1,44 @@
+# Pravah — `make help` lists the targets.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/pravah/target
+export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
+STAMP := $(VENV)/.deps-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build run test test-rust test-py bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra dev
+	touch $(STAMP)
+
+setup: $(STAMP) build ## Create .venv with every dependency and build the engine
+
+build: $(STAMP) ## Build the Rust engine (release) into the package
+	$(BIN)/maturin develop --release --uv -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)' || true
+	@$(BIN)/python -c "import pravah._engine" || { echo "engine build failed"; exit 1; }
+
+run: setup ## Embedded mode on the example pipelines and generated sample data
+	$(BIN)/python scripts/demo.py
+
+test: setup test-rust test-py ## The whole suite: cargo tests for the core, then pytest
+
+test-rust: ## cargo test for engine/core
+	cargo test --release -p pravah-core -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)'; exit $${PIPESTATUS[0]}
+
+test-py: ## pytest (unit + embedded end-to-end)
+	$(BIN)/python -m pytest -q
+
+bench: setup ## Benchmarks side by side with peers (prints one table)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench
+	$(BIN)/python bench/run.py
+
+clean: ## Remove the venv, local state and build outputs in the tree
+	rm -rf $(VENV) .pravah out services/pravah/_engine*.so

@@ -1,0 +1,236 @@
+"""The engine through its Python facade, checked against pyarrow and duckdb readings."""
+
+import gzip
+import json
+
+import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from pravah import engine
+
+
+def run(tmp_path, steps, data: bytes, name="in.csv", out="out.parquet"):
+    src = tmp_path / name
+    src.write_bytes(data)
+    dst = tmp_path / out
+    report = engine.run(steps, str(src), str(dst))
+    return report, dst
+
+
+CSV_TO_PQ = [{"op": "read_csv"}, {"op": "write_parquet"}]
+
+CORPUS = {
+    "quoted_newlines": b'id,text\n1,"line one\nline two"\n2,plain\n',
+    "embedded_delims_and_quotes": b'id,text\n1,"a, b"\n2,"say ""hi"""\n3,\n',
+    "empty_fields": b"a,b,c\n1,,3\n,,\n4,5,\n",
+    "unicode": "id,name\n1,Zoë\n2,東京\n3,😀\n".encode(),
+    "crlf": b"a,b\r\n1,x\r\n2,y\r\n",
+    "bom": b"\xef\xbb\xbfa,b\n1,2\n",
+    "no_trailing_newline": b"a,b\n1,2\n3,4",
+    "header_only": b"a,b,c\n",
+    "wide": (",".join(f"c{i}" for i in range(320)) + "\n" + ",".join(str(i) for i in range(320)) + "\n").encode(),
+    "floats_and_ints": b"i,f,s\n1,1.5,x\n2,2.25,y\n-3,1e3,z\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+def test_csv_corpus_matches_pyarrow(tmp_path, case):
+    data = CORPUS[case]
+    report, out = run(tmp_path, CSV_TO_PQ, data)
+    ours = pq.read_table(out)
+    theirs = pacsv.read_csv(tmp_path / "in.csv")
+    assert ours.column_names == theirs.column_names
+    assert ours.num_rows == theirs.num_rows == report.rows_out
+    for name in ours.column_names:
+        a = [None if v in (None, "") else str(v) for v in ours.column(name).to_pylist()]
+        b = [None if v in (None, "") else str(v) for v in theirs.column(name).to_pylist()]
+        assert a == b, (case, name)
+
+
+def test_parquet_is_zstd_with_statistics_readable_by_duckdb(tmp_path):
+    rows = "".join(f"{i},{i % 7},r{i % 5}\n" for i in range(250_000))
+    report, out = run(tmp_path, CSV_TO_PQ, ("id,k,r\n" + rows).encode())
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_rows == 250_000
+    assert meta.row_group(0).num_rows >= 100_000
+    col = meta.row_group(0).column(0)
+    assert col.compression == "ZSTD"
+    assert col.is_stats_set and col.statistics.min == 0
+    assert duckdb.sql(f"select count(*), sum(id) from '{out}'").fetchall()[0] == (250_000, sum(range(250_000)))
+    assert report.outputs[0].size == out.stat().st_size
+
+
+def test_filter_derive_select_matches_duckdb(tmp_path):
+    from gen_data import write_sales_csv
+
+    src = tmp_path / "sales.csv"
+    write_sales_csv(src, 5000)
+    steps = [
+        {"op": "read_csv"},
+        {"op": "filter", "where": "status = 'shipped' and qty >= 5 and region in ('EU', 'US')"},
+        {"op": "derive", "column": "revenue", "expr": "qty * unit_price * (1 - discount)"},
+        {"op": "rename", "columns": {"customer_id": "customer"}},
+        {"op": "select", "columns": ["order_id", "customer", "revenue"]},
+        {"op": "write_parquet"},
+    ]
+    out = tmp_path / "o.parquet"
+    engine.run(steps, str(src), str(out))
+    ours = duckdb.sql(f"select count(*), round(sum(revenue), 4), sum(customer) from '{out}'").fetchall()[0]
+    theirs = duckdb.sql(
+        f"select count(*), round(sum(qty * unit_price * (1 - discount)), 4), sum(customer_id) from read_csv_auto('{src}') "
+        "where status = 'shipped' and qty >= 5 and region in ('EU', 'US')"
+    ).fetchall()[0]
+    assert ours == theirs
+
+
+def test_aggregate_matches_duckdb(tmp_path):
+    from gen_data import write_sales_csv
+
+    src = tmp_path / "sales.csv"
+    write_sales_csv(src, 5000)
+    steps = [
+        {"op": "read_csv"},
+        {"op": "aggregate", "by": ["region", "status"], "aggs": [
+            {"fn": "count", "as": "n"}, {"fn": "sum", "column": "qty"}, {"fn": "min", "column": "unit_price"},
+            {"fn": "max", "column": "unit_price"}, {"fn": "mean", "column": "qty"},
+        ]},
+        {"op": "write_csv"},
+    ]
+    out = tmp_path / "agg.csv"
+    engine.run(steps, str(src), str(out))
+    ours = duckdb.sql(f"select region, status, n, sum_qty, min_unit_price, max_unit_price, round(mean_qty, 6) from read_csv_auto('{out}') order by 1, 2").fetchall()
+    theirs = duckdb.sql(
+        f"select region, status, count(*), sum(qty), min(unit_price), max(unit_price), round(avg(qty), 6) from read_csv_auto('{src}') group by 1, 2 order by 1, 2"
+    ).fetchall()
+    assert ours == theirs
+
+
+def test_gzip_and_zstd_inputs_are_transparent(tmp_path):
+    import zstandard as zstd
+
+    data = b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(1000))
+    for name, packed in [("in.csv.gz", gzip.compress(data)), ("in.csv.zst", zstd.ZstdCompressor().compress(data)), ("noext", gzip.compress(data))]:
+        report, out = run(tmp_path, CSV_TO_PQ, packed, name=name)
+        assert pq.read_table(out).num_rows == 1000
+        assert report.input_codec in ("gzip", "zstd")
+
+
+def test_jsonl_and_parquet_inputs(tmp_path):
+    lines = "".join(json.dumps({"a": i, "b": f"s{i}", "c": i / 2}) + "\n" for i in range(100))
+    report, out = run(tmp_path, [{"op": "read_jsonl"}, {"op": "write_parquet"}], lines.encode(), name="in.jsonl")
+    assert pq.read_table(out).to_pylist()[3] == {"a": 3, "b": "s3", "c": 1.5}
+    out2 = tmp_path / "back.jsonl"
+    engine.run([{"op": "read_parquet"}, {"op": "filter", "where": "a >= 98"}, {"op": "write_jsonl"}], str(out), str(out2))
+    assert [json.loads(x)["a"] for x in out2.read_text().splitlines()] == [98, 99]
+
+
+def test_grep_gzip_output(tmp_path):
+    log = "".join(f"{'ERROR' if i % 10 == 0 else 'INFO'} line {i}\n" for i in range(1000))
+    report, out = run(tmp_path, [{"op": "grep", "pattern": "ERROR"}, {"op": "gzip"}], log.encode(), name="app.log", out="e.gz")
+    kept = gzip.decompress(out.read_bytes()).decode().splitlines()
+    assert len(kept) == 100 == report.rows_out and report.rows_in == 1000
+    assert all(k.startswith("ERROR") for k in kept)
+
+
+def test_count_and_word_freq(tmp_path):
+    text = b"the cat\nthe hat\n"
+    _, out = run(tmp_path, [{"op": "count"}], text, name="t.txt", out="c.json")
+    assert json.loads(out.read_text()) == {"lines": 2, "words": 4, "bytes": 16}
+    _, out = run(tmp_path, [{"op": "word_freq", "top": 1}], text, name="t.txt", out="w.csv")
+    assert out.read_text() == "word,count\nthe,2\n"
+
+
+def test_sha256_of_stored_bytes(tmp_path):
+    import hashlib
+
+    data = gzip.compress(b"hello")
+    _, out = run(tmp_path, [{"op": "sha256"}], data, name="h.gz", out="h.sha256")
+    assert out.read_text() == f"{hashlib.sha256(data).hexdigest()}  h.gz\n"
+
+
+def test_zstd_roundtrip(tmp_path):
+    data = b"abc\n" * 10000
+    _, packed = run(tmp_path, [{"op": "zstd"}], data, name="x.txt", out="x.zst")
+    out = tmp_path / "x.txt.out"
+    engine.run([{"op": "decompress"}], str(packed), str(out))
+    assert out.read_bytes() == data
+
+
+# -- errors: typed, located, and leaving no partial output -------------------------------------
+
+ERRORS = [
+    ("ragged", b"a,b\n1,2\n3\n", "incorrect number of fields", "line"),
+    ("bad_int", b"a\n1\n2\n", None, None),
+    ("invalid_utf8", b"a,b\n1,\xff\xfe\n", "invalid UTF-8", "line"),
+    ("empty", b"", "empty input", None),
+]
+
+
+@pytest.mark.parametrize("name,data,fragment,attr", ERRORS)
+def test_malformed_csv_is_located(tmp_path, name, data, fragment, attr):
+    if fragment is None:
+        return _schema_violation(tmp_path)
+    with pytest.raises(engine.InputFormatError) as e:
+        run(tmp_path, CSV_TO_PQ, data)
+    assert fragment in str(e.value)
+    assert "in.csv" in str(e.value)
+    if attr:
+        assert getattr(e.value, attr) is not None
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def _schema_violation(tmp_path):
+    data = b"a\n" + b"1\n" * 2000 + b"oops\n"
+    with pytest.raises(engine.InputFormatError) as e:
+        run(tmp_path, [{"op": "read_csv", "schema": {"a": "int64"}}, {"op": "write_parquet"}], data)
+    assert "oops" in str(e.value) and e.value.line is not None
+
+
+def test_truncated_gzip(tmp_path):
+    packed = gzip.compress(b"a,b\n" + b"1,2\n" * 50000)
+    with pytest.raises(engine.InputFormatError):
+        run(tmp_path, CSV_TO_PQ, packed[: len(packed) // 2], name="t.csv.gz")
+
+
+def test_not_parquet(tmp_path):
+    with pytest.raises(engine.InputFormatError, match="not a readable Parquet"):
+        run(tmp_path, [{"op": "read_parquet"}, {"op": "write_csv"}], b"hello, world", name="x.parquet", out="o.csv")
+
+
+def test_expression_error_has_position(tmp_path):
+    with pytest.raises(engine.ExpressionError) as e:
+        run(tmp_path, [{"op": "read_csv"}, {"op": "filter", "where": "a > 1 and nope = 2"}, {"op": "write_csv"}], b"a\n1\n", out="o.csv")
+    assert e.value.column == 11 and "unknown column" in str(e.value)
+
+
+def test_missing_input_is_storage_error(tmp_path):
+    with pytest.raises(engine.StorageError) as e:
+        engine.run(CSV_TO_PQ, str(tmp_path / "nope.csv"), str(tmp_path / "o.parquet"))
+    assert "nope.csv" in e.value.uri
+
+
+def test_progress_can_cancel(tmp_path):
+    src = tmp_path / "big.log"
+    src.write_bytes(b"x" * 100 + b"\n" * 1 + (b"y" * 99 + b"\n") * 2_000_000)
+    seen = []
+
+    def progress(p):
+        seen.append(p)
+        return False
+
+    with pytest.raises(engine.CancelledError):
+        engine.run([{"op": "grep", "pattern": "zzz", "invert": True}], str(src), str(tmp_path / "o.log"), progress=progress)
+    assert not (tmp_path / "o.log").exists()
+
+
+def test_progress_callback_exception_propagates(tmp_path):
+    src = tmp_path / "big.log"
+    src.write_bytes((b"y" * 99 + b"\n") * 2_000_000)
+
+    def progress(p):
+        raise RuntimeError("stop now")
+
+    with pytest.raises(RuntimeError, match="stop now"):
+        engine.run([{"op": "grep", "pattern": "y"}], str(src), str(tmp_path / "o.log"), progress=progress)

@@ -1,0 +1,164 @@
+"""The pipeline language: every mistake reported, with file, line and field path."""
+
+import textwrap
+
+import pytest
+
+from pravah import pipelines
+from pravah.events import ObjectEvent
+from pravah.routing import OutputKeyError, Router, render_output
+
+GOOD = """
+pipelines:
+  - name: p
+    steps: [read_csv, write_parquet]
+    output: outbox/{pipeline}/{stem}.parquet
+bindings:
+  - { bucket: inbox, prefix: a/, pipeline: p }
+"""
+
+
+def problems(tmp_path, text):
+    f = tmp_path / "p.yaml"
+    f.write_text(textwrap.dedent(text))
+    with pytest.raises(pipelines.InvalidPipelines) as e:
+        pipelines.load(f)
+    return e.value.problems
+
+
+def test_examples_validate():
+    doc = pipelines.load("pipelines")
+    assert {p.name for p in doc.pipelines} >= {"sales-parquet", "error-lines", "events-parquet", "sales-by-region"}
+
+
+def test_good_document(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(GOOD)
+    doc = pipelines.load(f)
+    assert doc.pipelines[0].steps == [{"op": "read_csv"}, {"op": "write_parquet"}]
+
+
+CASES = [
+    # (yaml body of one pipeline's fields, expected line, expected path, message fragment)
+    ("steps: [read_csv: {delimeter: ';'}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv.delimeter", "unknown option 'delimeter'"),
+    ("steps: [frob]\noutput: o/x", 3, "pipelines[0].steps[0].frob", "unknown step 'frob'"),
+    ("steps: [read_csv, {filter: {where: 'qty >'}}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[1].filter.where", "Expected"),
+    ("steps: [read_csv, {filter: {where: 'nosuch(a)'}}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[1].filter.where", "unknown function nosuch"),
+    ("steps: [write_csv, read_csv]\noutput: o/x", 3, "pipelines[0].steps[0].write_csv", "needs a table"),
+    ("steps: [read_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv", "must write it"),
+    ("steps: [read_csv, write_parquet, gzip]\noutput: o/x", 3, "pipelines[0].steps[2].gzip", "cannot compress Parquet"),
+    ("steps: [grep: {pattern: x}]\noutput: o/../x", 4, "pipelines[0].output", "'..'"),
+    ("steps: [grep: {pattern: x}]\noutput: o/{nope}", 4, "pipelines[0].output", "unknown placeholder {nope}"),
+    ("steps: [grep: {pattern: x}]\noutput: o/x\ncolour: red", 5, "pipelines[0].colour", "Extra inputs"),
+    ("steps: []\noutput: o/x", 3, "pipelines[0].steps", "at least 1"),
+    ("steps: [grep: {pattern: x}]\noutput: o/x\nretries: -1", 5, "pipelines[0].retries", "greater than or equal"),
+    ("steps: [grep: {pattern: x}]\noutput: o/x\nname2: y", 5, "pipelines[0].name2", "Extra inputs"),
+]
+
+
+@pytest.mark.parametrize("body,line,path,fragment", CASES)
+def test_pipeline_mistakes(tmp_path, body, line, path, fragment):
+    text = "pipelines:\n  - name: p\n" + textwrap.indent(body, "    ") + "\n"
+    found = problems(tmp_path, text)
+    match = [p for p in found if p.path == path]
+    assert match, f"no problem at {path}: {found}"
+    assert match[0].line == line, found
+    assert fragment in match[0].message, match[0].message
+
+
+def test_every_error_is_reported(tmp_path):
+    found = problems(
+        tmp_path,
+        """
+        pipelines:
+          - name: a
+            steps: [read_csv: {delimeter: ';'}, {filter: {where: 'x >'}}, write_csv]
+            output: o/../x
+          - name: b
+            steps: [frob]
+            output: o/y
+        bindings:
+          - { bucket: inbox, prefix: x/, pipeline: missing }
+        """,
+    )
+    paths = {p.path for p in found}
+    assert {"pipelines[0].steps[0].read_csv.delimeter", "pipelines[0].steps[1].filter.where", "pipelines[1].steps[0].frob", "bindings[0].pipeline"} <= paths
+    assert all(str(p).startswith(str(tmp_path)) for p in found)
+
+
+def test_output_under_watched_prefix_is_a_loop(tmp_path):
+    found = problems(
+        tmp_path,
+        """
+        pipelines:
+          - name: p
+            steps: [read_csv, write_csv]
+            output: inbox/sales/{stem}.out.csv
+        bindings:
+          - { bucket: inbox, prefix: sales/, pipeline: p }
+        """,
+    )
+    assert any("trigger itself forever" in p.message and p.line == 5 for p in found), found
+
+
+def test_output_with_other_suffix_is_not_a_loop(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(
+        textwrap.dedent(
+            """
+            pipelines:
+              - name: p
+                steps: [read_csv, write_parquet]
+                output: "{bucket}/sales/{stem}.parquet"
+            bindings:
+              - { bucket: inbox, prefix: sales/, suffix: .csv, pipeline: p }
+            """
+        )
+    )
+    pipelines.load(f)
+
+
+def test_ambiguous_bindings(tmp_path):
+    found = problems(tmp_path, GOOD + "  - { bucket: inbox, prefix: a/, pipeline: p }\n")
+    assert any("ambiguous" in p.message for p in found)
+
+
+def test_bad_yaml_names_line(tmp_path):
+    found = problems(tmp_path, "pipelines:\n  - name: [unclosed\n")
+    assert found[0].line >= 2 and "not valid YAML" in found[0].message
+
+
+def ev(key, bucket="inbox"):
+    from datetime import UTC, datetime
+
+    return ObjectEvent(bucket=bucket, key=key, size=1, etag="e", event_time=datetime.now(UTC))
+
+
+def test_most_specific_binding_wins():
+    doc = pipelines.validate(
+        {
+            "pipelines": [
+                {"name": n, "steps": ["sha256"], "output": f"outbox/{n}/{{name}}.sha256"} for n in ("all", "sales", "csv")
+            ],
+            "bindings": [
+                {"bucket": "inbox", "prefix": "", "pipeline": "all"},
+                {"bucket": "inbox", "prefix": "sales/", "pipeline": "sales"},
+                {"bucket": "inbox", "prefix": "sales/", "suffix": ".csv", "pipeline": "csv"},
+            ],
+        }
+    )
+    r = Router(doc)
+    assert r.route(ev("x.txt")).pipeline.name == "all"
+    assert r.route(ev("sales/x.txt")).pipeline.name == "sales"
+    assert r.route(ev("sales/x.csv")).pipeline.name == "csv"
+    assert r.route(ev("x.txt", bucket="other")) is None
+
+
+def test_render_output():
+    from datetime import UTC, datetime
+
+    p = pipelines.Pipeline(name="p", steps=[{"op": "sha256"}], output="outbox/{pipeline}/{dir}/{stem}-{date}.{ext}")
+    bucket, key = render_output(p, ev("a/b/file.csv.gz"), "j1", datetime(2024, 5, 1, tzinfo=UTC))
+    assert (bucket, key) == ("outbox", "p/a/b/file-2024-05-01.csv.gz")
+    with pytest.raises(OutputKeyError):
+        render_output(pipelines.Pipeline(name="p", steps=[{"op": "sha256"}], output="outbox/{dir}"), ev("../x"), "j", datetime.now(UTC))

@@ -21,11 +21,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(t: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
-
-
 async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
     """Insert the job for (object version, pipeline version); None when it already exists."""
     t = now()

@@ -255,6 +255,22 @@ fn as_repr(col: &ArrayRef, repr: Repr) -> Result<Values> {
     })
 }
 
+/// Fold each present value into its group's running min or max.
+fn extreme<T: PartialOrd + Copy>(slots: &mut [Option<T>], ids: &[u32], values: impl Iterator<Item = Option<T>>, max: bool) {
+    for (i, x) in values.enumerate() {
+        if let Some(x) = x {
+            let slot = &mut slots[ids[i] as usize];
+            let better = match *slot {
+                None => true,
+                Some(y) => if max { x > y } else { x < y },
+            };
+            if better {
+                *slot = Some(x);
+            }
+        }
+    }
+}
+
 impl Acc {
     fn grow(&mut self, n: usize) {
         match &mut self.state {
@@ -310,28 +326,8 @@ impl Acc {
                     }
                 }
             }
-            (State::ExtInt(v), Some(Values::Int(a))) => {
-                for (i, x) in a.iter().enumerate() {
-                    if let Some(x) = x {
-                        let slot = &mut v[ids[i] as usize];
-                        *slot = Some(match *slot {
-                            None => x,
-                            Some(y) => if max { y.max(x) } else { y.min(x) },
-                        });
-                    }
-                }
-            }
-            (State::ExtFloat(v), Some(Values::Float(a))) => {
-                for (i, x) in a.iter().enumerate() {
-                    if let Some(x) = x {
-                        let slot = &mut v[ids[i] as usize];
-                        *slot = Some(match *slot {
-                            None => x,
-                            Some(y) => if max { y.max(x) } else { y.min(x) },
-                        });
-                    }
-                }
-            }
+            (State::ExtInt(v), Some(Values::Int(a))) => extreme(v, ids, a.iter(), max),
+            (State::ExtFloat(v), Some(Values::Float(a))) => extreme(v, ids, a.iter(), max),
             (State::ExtStr(v), Some(Values::Str(a))) => {
                 for (i, x) in a.iter().enumerate() {
                     if let Some(x) = x {

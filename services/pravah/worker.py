@@ -78,7 +78,7 @@ class Worker:
         )
         result: dict[str, object] = {}
 
-        async def heartbeat(scope: anyio.CancelScope) -> None:
+        async def heartbeat() -> None:
             while True:
                 await anyio.sleep(self.lease.total_seconds() / 3)
                 async with self.sessions() as s:
@@ -87,7 +87,7 @@ class Worker:
                         return
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(heartbeat, tg.cancel_scope)
+            tg.start_soon(heartbeat)
             try:
                 result["report"] = await anyio.to_thread.run_sync(call)
             except engine.EngineError as e:

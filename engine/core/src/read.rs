@@ -79,10 +79,8 @@ pub fn csv(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str) -> Res
         .infer_schema(Cursor::new(&head), Some(opts.infer_rows))
         .map_err(|e| Error::input(uri, e.to_string()))?;
     let schema = Arc::new(apply_overrides(inferred, &opts.schema)?);
-    let mut format = format.with_truncated_rows(false);
-    if opts.header {
-        format = format.with_header(true);
-    }
+    // Inference tolerated short rows; the real read reports them with their line.
+    let format = format.with_truncated_rows(false);
     let body = Cursor::new(head).chain(input);
     let reader = arrow::csv::ReaderBuilder::new(schema.clone())
         .with_format(format)
@@ -139,9 +137,8 @@ impl ChunkReader for ObjectChunks {
     type T = std::io::Take<ObjectReader>;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let r = ObjectReader::open_at(self.loc.clone(), start, self.counter.clone())
-            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
-        Ok(r.take(self.size - start))
+        let r = ObjectReader::open_at(self.loc.clone(), self.size, start, self.counter.clone());
+        Ok(r.take(self.size.saturating_sub(start)))
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
@@ -153,9 +150,8 @@ impl ChunkReader for ObjectChunks {
     }
 }
 
-pub fn parquet(loc: Location, counter: Arc<AtomicU64>) -> Result<(SchemaRef, Batches)> {
+pub fn parquet(loc: Location, size: u64, counter: Arc<AtomicU64>) -> Result<(SchemaRef, Batches)> {
     let uri = loc.uri.clone();
-    let size = loc.size()?;
     let chunks = ObjectChunks { loc, size, counter };
     let builder = ParquetRecordBatchReaderBuilder::try_new(chunks)
         .map_err(|e| Error::input(&uri, format!("not a readable Parquet file: {e}")))?;

@@ -136,7 +136,7 @@ fn open_out(dst: &Location, last: Option<&Step>) -> Result<Out> {
 
 fn open_in(src: Location, mon: &Monitor, decode: bool) -> Result<(Codec, Box<dyn std::io::BufRead + Send>)> {
     let uri = src.uri.clone();
-    let raw = ObjectReader::open(src, mon.counter.clone())?;
+    let raw = ObjectReader::open_at(src, mon.progress.input_size, 0, mon.counter.clone());
     if decode {
         decoding(raw, &uri)
     } else {
@@ -147,7 +147,7 @@ fn open_in(src: Location, mon: &Monitor, decode: bool) -> Result<(Codec, Box<dyn
 fn run_table(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {
     let uri = src.uri.clone();
     let (codec, (mut schema, batches)): (Codec, (_, Batches)) = match &plan.steps[0] {
-        Step::ReadParquet {} => (Codec::None, read::parquet(src, mon.counter.clone())?),
+        Step::ReadParquet {} => (Codec::None, read::parquet(src, mon.progress.input_size, mon.counter.clone())?),
         Step::ReadCsv(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
             (codec, read::csv(input, opts, &uri)?)

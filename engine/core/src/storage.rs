@@ -104,19 +104,11 @@ pub struct ObjectReader {
 }
 
 impl ObjectReader {
-    pub fn open(loc: Location, counter: Arc<AtomicU64>) -> Result<ObjectReader> {
-        Self::open_at(loc, 0, counter)
-    }
-
-    pub fn open_at(loc: Location, start: u64, counter: Arc<AtomicU64>) -> Result<ObjectReader> {
-        let size = loc.size()?;
+    /// Read `loc` (of known `size`, from one HEAD the caller already made) from `start` on.
+    pub fn open_at(loc: Location, size: u64, start: u64, counter: Arc<AtomicU64>) -> ObjectReader {
         let mut r = ObjectReader { loc, size, next_fetch: start.min(size), pending: VecDeque::new(), current: Bytes::new(), counter };
         r.fill();
-        Ok(r)
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
+        r
     }
 
     fn fill(&mut self) {
@@ -233,7 +225,9 @@ mod tests {
         let written = w.finish().unwrap();
         assert_eq!(written.size, data.len() as u64);
         let counter = Arc::new(AtomicU64::new(0));
-        let mut r = ObjectReader::open(Location::parse(&uri, &Options::new()).unwrap(), counter.clone()).unwrap();
+        let loc = Location::parse(&uri, &Options::new()).unwrap();
+        let size = loc.size().unwrap();
+        let mut r = ObjectReader::open_at(loc, size, 0, counter.clone());
         let mut back = Vec::new();
         r.read_to_end(&mut back).unwrap();
         assert_eq!(back, data);

@@ -31,6 +31,7 @@ def pravah(task: str, src: str, dst: str) -> None:
         ],
         "b7": [{"op": "grep", "pattern": "ERROR"}],
     }
+    plans["b11csv"], plans["b11grep"] = plans["b1"], plans["b7"]
     engine.run(plans[task], src, dst)
 
 
@@ -39,6 +40,7 @@ def duckdb_(task: str, src: str, dst: str) -> None:
 
     con = duckdb.connect()
     con.execute(f"SET threads={THREADS}")
+    task = "b1" if task == "b11csv" else task
     read = f"read_csv_auto('{src}')" if task != "b2" else f"read_json_auto('{src}', format='newline_delimited')"
     q = {
         "b1": f"SELECT * FROM {read}",
@@ -67,6 +69,22 @@ def polars_(task: str, src: str, dst: str) -> None:
     lf.sink_parquet(dst, compression="zstd")
 
 
+def datafusion_(task: str, src: str, dst: str) -> None:
+    from datafusion import SessionConfig, SessionContext, col, functions as f, lit
+
+    ctx = SessionContext(SessionConfig().with_target_partitions(int(THREADS)))
+    df = ctx.read_json(src, file_extension=".jsonl") if task == "b2" else ctx.read_csv(src)
+    if task == "b4":
+        df = df.filter((col("status") == lit("shipped")) & (col("qty") >= lit(5))).select(
+            col("order_id"), col("customer_id").alias("customer"), col("region"),
+            col("qty").cast(__import__("pyarrow").int32()).alias("qty"), col("unit_price"))
+    if task == "b5":
+        df.aggregate([col("region")], [f.count(lit(1)), f.sum(col("qty")), f.min(col("unit_price")),
+                                       f.max(col("unit_price")), f.avg(col("unit_price"))]).write_csv(dst)
+        return
+    df.write_parquet(dst, compression="zstd")
+
+
 def pyarrow_(task: str, src: str, dst: str) -> None:
     import pyarrow as pa
 
@@ -92,7 +110,7 @@ def grep_(tool: str, src: str, dst: str) -> None:
         subprocess.run(cmd, stdout=out, check=False)
 
 
-TOOLS = {"pravah": pravah, "duckdb": duckdb_, "polars": polars_, "pyarrow": pyarrow_}
+TOOLS = {"pravah": pravah, "duckdb": duckdb_, "polars": polars_, "datafusion": datafusion_, "pyarrow": pyarrow_}
 
 if __name__ == "__main__":
     tool, task, src, dst = sys.argv[1:5]

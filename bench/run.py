@@ -1,7 +1,10 @@
 """Benchmarks side by side with peers: one table of wall time, MB/s, rows/s, peak RSS and
 output size, median of N runs, same 2 threads for everyone, warm page cache.
 
-    python bench/run.py [--rows 1000000] [--runs 5] [--tasks b1,b2,b4,b5,b7]
+    python bench/run.py [--rows 1000000] [--runs 5] [--tasks b1,b2,b4,b5,b7,b11csv,b11grep] [--big-gb 5]
+
+B11 streams a --big-gb input (the sales CSV and the log repeated) once per tool, no warm-up:
+its figure is peak RSS, which must stay flat whatever the input size.
 """
 
 from __future__ import annotations
@@ -23,12 +26,30 @@ sys.path.insert(0, str(HERE.parent / "scripts"))
 from gen_data import write_log, write_sales_csv, write_sales_jsonl  # noqa: E402
 
 TASKS = {
-    "b1": ("CSV → Parquet zstd", "sales.csv", ["pravah", "duckdb", "polars", "pyarrow"]),
-    "b2": ("NDJSON → Parquet", "sales.jsonl", ["pravah", "duckdb", "polars", "pyarrow"]),
-    "b4": ("filter+rename+cast+select → Parquet", "sales.csv", ["pravah", "duckdb", "polars"]),
-    "b5": ("group-by region count/sum/min/max/mean", "sales.csv", ["pravah", "duckdb", "polars"]),
+    "b1": ("CSV → Parquet zstd", "sales.csv", ["pravah", "duckdb", "polars", "datafusion", "pyarrow"]),
+    "b2": ("NDJSON → Parquet", "sales.jsonl", ["pravah", "duckdb", "polars", "datafusion", "pyarrow"]),
+    "b4": ("filter+rename+cast+select → Parquet", "sales.csv", ["pravah", "duckdb", "polars", "datafusion"]),
+    "b5": ("group-by region count/sum/min/max/mean", "sales.csv", ["pravah", "duckdb", "polars", "datafusion"]),
     "b7": ("keep lines containing ERROR", "app.log", ["pravah", "ripgrep", "grep"]),
+    "b11csv": ("big CSV → Parquet zstd (streamed)", "big.csv", ["pravah", "duckdb"]),
+    "b11grep": ("big log, keep ERROR lines (streamed)", "big.log", ["pravah", "grep"]),
 }
+BIG = {"big.csv": "sales.csv", "big.log": "app.log"}
+
+
+def repeat_to(src: Path, dst: Path, size: int, header: bool) -> None:
+    """dst = src's lines repeated until it holds `size` bytes (the header kept once)."""
+    body = src.read_bytes()
+    head = b""
+    if header:
+        cut = body.index(b"\n") + 1
+        head, body = body[:cut], body[cut:]
+    with dst.open("wb") as f:
+        f.write(head)
+        written = len(head)
+        while written < size:
+            f.write(body)
+            written += len(body)
 
 
 def measure(tool: str, task: str, src: Path, dst: Path) -> tuple[float, float]:
@@ -56,6 +77,7 @@ def main() -> None:
     ap.add_argument("--log-lines", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--big-gb", type=float, default=5.0)
     ap.add_argument("--data", type=Path, default=HERE / "data")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     a = ap.parse_args()
@@ -68,12 +90,19 @@ def main() -> None:
             print(f"generating {name} …", file=sys.stderr)
             make(a.data / name)
         stamp.touch()
+    for big, small in BIG.items():
+        want = int(a.big_gb * 1e9)
+        if any(TASKS[t][1] == big for t in a.tasks.split(",")) and (
+                not (a.data / big).exists() or abs((a.data / big).stat().st_size - want) > 0.01 * want):
+            print(f"generating {big} ({a.big_gb} GB) …", file=sys.stderr)
+            repeat_to(a.data / small, a.data / big, want, header=small.endswith(".csv"))
     tmp = a.data / "out"
     tmp.mkdir(exist_ok=True)
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {date.today()}; "
         f"2 threads for every tool, warm cache, median of {a.runs} runs.",
-        f"Command: `python bench/run.py --rows {a.rows} --log-lines {a.log_lines} --runs {a.runs}`",
+        f"Command: `python bench/run.py --rows {a.rows} --log-lines {a.log_lines} --runs {a.runs} --big-gb {a.big_gb}`",
+        "B11 rows: one run per tool, no warm-up (the input is streamed once; peak RSS is the figure).",
         "",
         "| task | tool | input MB | median s | MB/s | rows/s | peak RSS MB | output MB | vs fastest peer |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -88,8 +117,10 @@ def main() -> None:
             if tool in ("ripgrep",) and not shutil.which("rg", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}"):
                 continue
             dst = tmp / f"{task}-{tool}.out"
-            measure(tool, task, src, dst)  # warm-up: page cache and imports
-            runs = [measure(tool, task, src, dst) for _ in range(a.runs)]
+            big = task.startswith("b11")
+            if not big:
+                measure(tool, task, src, dst)  # warm-up: page cache and imports
+            runs = [measure(tool, task, src, dst) for _ in range(1 if big else a.runs)]
             wall = statistics.median(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             results[tool] = (wall, rss, dst.stat().st_size / 1e6)

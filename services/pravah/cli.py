@@ -137,6 +137,65 @@ def up(
         pass
 
 
+@app.command()
+def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folder.")]) -> None:
+    """Validate, store pipelines and bindings in the database (PRAVAH_DATABASE_URL) as the live
+    version, and write each bound bucket's ObjectCreated notification configuration whole."""
+    from pravah import notify, registry
+    from pravah.db.session import make_engine, migrate, sessions
+    from pravah.storage import S3Store
+
+    doc = _load(file)
+    settings = _settings()
+    if settings.database_url is None:
+        err.print("[red]error:[/] apply needs PRAVAH_DATABASE_URL (the server's database); embedded mode reads pipelines/ itself")
+        raise typer.Exit(2)
+    migrate(settings.db_url)
+    eng = make_engine(settings.db_url)
+
+    async def store() -> tuple[int, pipelines.Document | None]:
+        async with sessions(eng)() as s:
+            previous = await registry.live(s)
+            doc_id = await registry.apply(s, doc, str(file))
+        await eng.dispose()
+        return doc_id, previous[1] if previous else None
+
+    doc_id, previous = anyio.run(store)
+    try:
+        written = notify.sync(S3Store(settings.s3).client, doc, previous, settings.s3.notify_arn)
+    except Exception as e:  # boto3's errors share no useful base class
+        err.print(f"[red]error:[/] stored as version {doc_id}, but writing bucket notifications failed: {e}")
+        err.print("run `pravah apply` again once the object store is reachable")
+        raise typer.Exit(1) from None
+    for p in doc.pipelines:
+        out.print(f"pipeline {p.name}@{p.version}")
+    for bucket, n in written.items():
+        out.print(f"bucket {bucket}: {n} notification rule(s) → {settings.s3.notify_arn}")
+    out.print(f"applied document {doc_id}")
+
+
+@app.command()
+def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, or all (comma-separated for several).")] = "all") -> None:
+    """Run the server path against PostgreSQL, Kafka and S3/MinIO (settings: PRAVAH_* env vars)."""
+    from pravah.server import ROLES, Server
+
+    settings = _settings()
+    if settings.database_url is None:
+        err.print("[red]error:[/] serve needs PRAVAH_DATABASE_URL; for one machine without servers use `pravah up`")
+        raise typer.Exit(2)
+    roles = set(ROLES) if role == "all" else {r.strip() for r in role.split(",")}
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        server = Server(settings, roles)
+    except ValueError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    try:
+        anyio.run(server.run)
+    except KeyboardInterrupt:
+        pass
+
+
 def _sessions(home: Path | None):
     from pravah.db.session import make_engine, migrate, sessions
 

@@ -8,7 +8,7 @@ import logging
 import anyio
 import uvicorn
 
-from pravah import pipelines
+from pravah import pipelines, registry
 from pravah.api.app import create_app
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.ingest import IngestStats, ingest
@@ -20,6 +20,14 @@ from pravah.watcher import Watcher
 from pravah.worker import Worker
 
 log = logging.getLogger("pravah.embedded")
+
+
+async def sync_document(sessions, doc: pipelines.Document, source: str) -> None:
+    """Make `doc` the live document unless it already is (each start would add a row)."""
+    async with sessions() as s:
+        current = await registry.live(s)
+        if current is None or current[1] != doc:
+            await registry.apply(s, doc, source)
 
 
 class Embedded:
@@ -35,7 +43,7 @@ class Embedded:
         self.engine = make_engine(settings.db_url)
         self.sessions = sessions(self.engine)
         self.watcher = Watcher(settings.data_dir, self.router.buckets, settings.watcher.settle_seconds)
-        self.worker = Worker(self.sessions, self.doc, self.store, settings.worker)
+        self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker)
         self.sink = JsonLinesSink(settings.events_path)
         self.stats = IngestStats()
 
@@ -60,6 +68,7 @@ class Embedded:
     async def run(self) -> None:
         """Everything, until cancelled."""
         try:
+            await sync_document(self.sessions, self.doc, str(self.settings.pipelines))
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.watch)
                 tg.start_soon(self.worker.serve)

@@ -1,15 +1,20 @@
-"""Ingest: route an object event and create its job, idempotently. Transport-free: the
-embedded watcher calls it now, the Kafka consumer will call it the same way."""
+"""Ingest: parse, route and create jobs idempotently. Transport-free: the embedded watcher
+calls `ingest`, the Kafka consumer calls `ingest_messages` with raw payloads."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from pravah import jobs
-from pravah.events import ObjectEvent
+from pravah import jobs, metrics, registry
+from pravah.events import EventFormatError, ObjectEvent, parse_message
+from pravah.pipelines import Document
 from pravah.routing import OutputKeyError, Router
+
+log = logging.getLogger("pravah.ingest")
 
 
 @dataclass
@@ -18,10 +23,20 @@ class IngestStats:
     duplicates: int = 0
     unrouted: int = 0
     rejected: int = 0
+    skipped: int = 0  # removals, test events, other event kinds
+    dead: int = 0  # malformed payloads sent to the dead-letter topic
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    index: int  # position in the batch
+    raw: bytes
+    reason: str
 
 
 async def ingest(sessions: async_sessionmaker, router: Router, events: list[ObjectEvent], stats: IngestStats) -> None:
     """Create jobs for `events` in one transaction; durable when this returns."""
+    before = (stats.created, stats.duplicates, stats.unrouted, stats.rejected)
     async with sessions() as s:
         for ev in events:
             route = router.route(ev)
@@ -38,3 +53,49 @@ async def ingest(sessions: async_sessionmaker, router: Router, events: list[Obje
             else:
                 stats.duplicates += 1
         await s.commit()
+    for outcome, n in (("created", stats.created - before[0]), ("duplicate", stats.duplicates - before[1]),
+                       ("unrouted", stats.unrouted - before[2]), ("rejected", stats.rejected - before[3])):
+        if n:
+            metrics.INGESTED.labels(outcome).inc(n)
+
+
+async def ingest_messages(sessions: async_sessionmaker, router: Router, messages: list[bytes], stats: IngestStats) -> list[DeadLetter]:
+    """Jobs for every object-created record in `messages`, in one transaction; returns the
+    payloads that could not be parsed, each with its reason (for the dead-letter topic)."""
+    events: list[ObjectEvent] = []
+    dead: list[DeadLetter] = []
+    for i, raw in enumerate(messages):
+        try:
+            parsed = parse_message(raw)
+        except EventFormatError as e:
+            dead.append(DeadLetter(i, raw, str(e)))
+            continue
+        stats.skipped += parsed.skipped
+        events.extend(parsed.events)
+    if events:
+        await ingest(sessions, router, events, stats)
+    stats.dead += len(dead)
+    if dead:
+        metrics.INGESTED.labels("dead_letter").inc(len(dead))
+    return dead
+
+
+class LiveRouter:
+    """The router of the newest applied document, re-read at most every `ttl` seconds so an
+    `apply` reaches running ingest processes without a restart."""
+
+    def __init__(self, sessions: async_sessionmaker, ttl: float = 2.0):
+        self.sessions, self.ttl = sessions, ttl
+        self._router: Router | None = None
+        self._doc_id: int | None = None
+        self._checked = 0.0
+
+    async def get(self) -> Router:
+        if time.monotonic() - self._checked >= self.ttl:
+            async with self.sessions() as s:
+                current = await registry.live(s)
+            self._checked = time.monotonic()
+            if current is not None and current[0] != self._doc_id:
+                self._doc_id, self._router = current[0], Router(current[1])
+                log.info("routing by applied document %s", self._doc_id)
+        return self._router or Router(Document())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,7 +62,10 @@ async def claim(session: AsyncSession, owner: str, lease: timedelta) -> Job | No
         and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
     )
     for _ in range(5):
-        row = (await session.execute(select(Job.id, Job.status).where(runnable).order_by(Job.next_attempt_at).limit(1))).first()
+        # PostgreSQL: SKIP LOCKED lets concurrent workers pick different rows without waiting;
+        # SQLite ignores it and the conditional UPDATE below is what keeps the claim single.
+        pick = select(Job.id, Job.status).where(runnable).order_by(Job.next_attempt_at).limit(1)
+        row = (await session.execute(pick.with_for_update(skip_locked=True))).first()
         if row is None:
             return None
         taken = await session.execute(
@@ -181,11 +184,21 @@ async def list_jobs(
     status: str | None = None,
     bucket: str | None = None,
     prefix: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    scopes: list[str] | None = None,
     after: str | None = None,
     limit: int = 50,
 ) -> list[Job]:
-    """Newest first; `after` is the last id of the previous page (keyset pagination)."""
+    """Newest first; `after` is the last id of the previous page (keyset pagination).
+    `scopes` ("bucket" or "bucket/prefix") limits the jobs to what a tenant may see."""
     q = select(Job)
+    if scopes is not None:
+        q = q.where(in_scopes(scopes))
+    if since:
+        q = q.where(Job.created_at >= since)
+    if until:
+        q = q.where(Job.created_at < until)
     if pipeline:
         q = q.where(Job.pipeline == pipeline)
     if status:
@@ -200,6 +213,15 @@ async def list_jobs(
             q = q.where(or_(Job.created_at < anchor.created_at, and_(Job.created_at == anchor.created_at, Job.id < anchor.id)))
     q = q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
     return list((await session.execute(q)).scalars())
+
+
+def in_scopes(scopes: list[str]) -> Any:
+    """SQL condition: the job's input lies under one of `scopes`."""
+    conds = []
+    for scope in scopes:
+        bucket, _, prefix = scope.partition("/")
+        conds.append(and_(Job.bucket == bucket, Job.key.startswith(prefix, autoescape=True)) if prefix else Job.bucket == bucket)
+    return or_(*conds) if conds else false()
 
 
 async def get_job(session: AsyncSession, job_id: str) -> Job | None:

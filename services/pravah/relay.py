@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -19,7 +20,7 @@ class JsonLinesSink:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def publish(self, payloads: list[dict]) -> None:
+    async def publish(self, payloads: list[dict]) -> None:
         with self.path.open("a", encoding="utf-8") as f:
             for p in payloads:
                 f.write(json.dumps(p, separators=(",", ":")) + "\n")
@@ -27,11 +28,15 @@ class JsonLinesSink:
             os.fsync(f.fileno())
 
 
-async def relay_once(sessions: async_sessionmaker, sink: JsonLinesSink) -> int:
+class Sink(Protocol):
+    async def publish(self, payloads: list[dict]) -> None: ...
+
+
+async def relay_once(sessions: async_sessionmaker, sink: Sink) -> int:
     async with sessions() as s:
         rows = await jobs.unpublished(s)
         if not rows:
             return 0
-        sink.publish([r.payload for r in rows])
+        await sink.publish([r.payload for r in rows])
         await jobs.mark_published(s, [r.id for r in rows])
         return len(rows)

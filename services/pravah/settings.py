@@ -25,6 +25,35 @@ class ApiSettings(BaseModel):
     port: int = Field(8787, ge=0, le=65535, description="Port of the HTTP API (0 = do not serve).")
 
 
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka brokers, host:port[,host:port].")
+    object_topic: str = Field("pravah.objects", description="Where MinIO/S3 publishes object events.")
+    dead_letter_topic: str = Field("pravah.objects.dlq", description="Malformed event payloads go here, with the reason.")
+    succeeded_topic: str = Field("pravah.jobs.succeeded", description="Completion events of succeeded jobs.")
+    failed_topic: str = Field("pravah.jobs.failed", description="Completion events of failed jobs.")
+    group_id: str = Field("pravah-ingest", description="Consumer group of the ingest processes.")
+    batch_size: int = Field(500, ge=1, le=10000, description="Events ingested per database transaction, at most.")
+
+
+class S3Settings(BaseModel):
+    endpoint: str | None = Field(None, description="S3 endpoint URL (MinIO: http://host:9000); unset = AWS.")
+    access_key: str | None = None
+    secret_key: str | None = None
+    region: str = "us-east-1"
+    notify_arn: str = Field("arn:minio:sqs::PRAVAH:kafka", description="Queue ARN bucket notifications are sent to (`pravah apply`).")
+    presign_max_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600, description="Longest expiry a presigned download may ask for.")
+
+
+class Tenant(BaseModel):
+    name: str = Field(min_length=1)
+    token: str = Field(min_length=16, description="Bearer token of this tenant.")
+    scopes: list[str] = Field(min_length=1, description='"bucket" or "bucket/prefix" this tenant may see.')
+
+    def sees(self, bucket: str, key: str) -> bool:
+        path = f"{bucket}/{key}"
+        return any(path.startswith(s if "/" in s else s + "/") for s in self.scopes)
+
+
 class Settings(BaseSettings):
     """Pravah's configuration. Embedded mode needs none of it."""
 
@@ -37,6 +66,9 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     watcher: WatcherSettings = WatcherSettings()
     api: ApiSettings = ApiSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    s3: S3Settings = S3Settings()
+    tenants: list[Tenant] = Field([], description="API tenants (JSON list); none = the API is open, as in embedded mode.")
 
     @property
     def data_dir(self) -> Path:

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -14,11 +15,11 @@ from functools import partial
 import anyio
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from pravah import engine, jobs
+from pravah import engine, jobs, metrics
 from pravah.db.models import Job
-from pravah.pipelines import Document
+from pravah.registry import Registry
 from pravah.settings import WorkerSettings
-from pravah.storage import LocalStore
+from pravah.storage import Store
 
 log = logging.getLogger("pravah.worker")
 
@@ -31,12 +32,11 @@ def worker_id() -> str:
 
 
 class Worker:
-    def __init__(self, sessions: async_sessionmaker, doc: Document, store: LocalStore, settings: WorkerSettings):
-        self.sessions, self.doc, self.store, self.settings = sessions, doc, store, settings
+    def __init__(self, sessions: async_sessionmaker, registry: Registry, store: Store, settings: WorkerSettings):
+        self.sessions, self.registry, self.store, self.settings = sessions, registry, store, settings
         self.owner = worker_id()
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.backoff = timedelta(seconds=settings.backoff_seconds)
-        self._versions = {p.name: p for p in doc.pipelines}
 
     async def serve(self) -> None:
         """Run jobs until cancelled, `concurrency` at a time."""
@@ -55,7 +55,12 @@ class Worker:
             job = await jobs.claim(s, self.owner, self.lease)
         if job is None:
             return False
+        started = time.monotonic()
         outcome = await self._execute(job)
+        metrics.JOB_SECONDS.labels(job.pipeline, "ok" if outcome.succeeded else "error").observe(time.monotonic() - started)
+        if outcome.report:
+            metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
+            metrics.BYTES_OUT.labels(job.pipeline).inc(outcome.report.get("bytes_out", 0))
         async with self.sessions() as s:
             job = await s.get(Job, job.id)
             status = await jobs.finish(s, job, self.owner, outcome, self.backoff)
@@ -63,10 +68,9 @@ class Worker:
         return True
 
     async def _execute(self, job: Job) -> jobs.Outcome:
-        pipeline = self._versions.get(job.pipeline)
-        if pipeline is None or pipeline.version != job.pipeline_version:
-            current = pipeline.version if pipeline else "none"
-            return jobs.Outcome(False, error=f"pipeline {job.pipeline} version {job.pipeline_version} is no longer defined (current: {current})")
+        pipeline = await self.registry.pipeline(job.pipeline, job.pipeline_version)
+        if pipeline is None:
+            return jobs.Outcome(False, error=f"pipeline {job.pipeline} version {job.pipeline_version} was never applied")
         lost = threading.Event()
         call = partial(
             engine.run,

@@ -48,3 +48,26 @@ class JobDetail(JobSummary):
 class JobPage(BaseModel):
     items: list[JobSummary]
     next: str | None
+
+
+class Download(BaseModel):
+    url: str
+    expires_in: int
+    output: OutputInfo
+
+
+class BindingInfo(BaseModel):
+    bucket: str
+    prefix: str
+    suffix: str | None
+    glob: str | None
+    pipeline: str
+
+
+class PipelineInfo(BaseModel):
+    name: str
+    version: str
+    description: str
+    steps: list[dict[str, Any]]
+    output: str
+    retries: int

@@ -1,0 +1,109 @@
+"""The Kafka edges, with FastStream: the ingest consumer (object events in, jobs out, bad
+payloads to the dead-letter topic) and the completion-event publisher the relay uses.
+
+Offsets are committed only after the batch's jobs are durable (AckPolicy.MANUAL, ack after
+the transaction commits). FastStream's Kafka default acknowledges first, which would lose the
+events of a batch in flight when the process dies.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from aiokafka import TopicPartition
+
+from pravah import metrics
+from pravah.ingest import IngestStats, LiveRouter, ingest_messages
+from pravah.settings import KafkaSettings
+
+log = logging.getLogger("pravah.bus")
+
+
+class CompletionEvent(BaseModel):
+    """CloudEvents 1.0 envelope of a finished job (documented in AsyncAPI; the relay sends
+    the outbox payload as it was committed)."""
+
+    specversion: str
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: str
+    datacontenttype: str
+    data: dict[str, Any]
+
+
+async def _raw(msg: Any) -> Any:
+    return msg.body
+
+
+def make_broker(cfg: KafkaSettings) -> KafkaBroker:
+    return KafkaBroker(cfg.bootstrap_servers, acks="all", client_id="pravah", logger=logging.getLogger("pravah.kafka"))
+
+
+def add_ingest(broker: KafkaBroker, cfg: KafkaSettings, sessions: async_sessionmaker, stats: IngestStats) -> None:
+    """Subscribe the ingest handler to the object-event topic."""
+    router = LiveRouter(sessions)
+
+    @broker.subscriber(
+        cfg.object_topic,
+        group_id=cfg.group_id,
+        batch=True,
+        max_records=cfg.batch_size,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw,  # never fail before the handler: a bad payload must reach the dead-letter topic
+        title="object-events",
+        description="MinIO / S3 notification records or EventBridge events; each ObjectCreated record becomes a job.",
+    )
+    async def on_object_events(body: Any, msg: KafkaMessage) -> None:
+        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        try:
+            dead = await ingest_messages(sessions, await router.get(), [r.value or b"" for r in records], stats)
+            for d in dead:
+                origin = records[d.index]
+                await broker.publish(d.raw, cfg.dead_letter_topic, key=origin.key, headers={
+                    "pravah-reason": d.reason[:1000],
+                    "pravah-origin": f"{origin.topic}/{origin.partition}/{origin.offset}",
+                })
+                log.warning("dead-lettered %s/%s/%s: %s", origin.topic, origin.partition, origin.offset, d.reason)
+        except Exception:
+            # Not durable: rewind so the batch is read again, after a pause (database down?).
+            log.exception("ingest batch failed; will re-read it")
+            await msg.nack()
+            await anyio.sleep(1.0)
+            return
+        await msg.ack()
+        for r in records:
+            hw = msg.consumer.highwater(TopicPartition(r.topic, r.partition))
+            if hw is not None:
+                metrics.INGEST_LAG.labels(str(r.partition)).set(max(0, hw - r.offset - 1))
+
+    broker.publisher(cfg.dead_letter_topic, title="dead-letters",
+                     description="Payloads ingest could not parse, unchanged; header pravah-reason says why.")
+
+
+class KafkaSink:
+    """Completion events to pravah.jobs.succeeded / pravah.jobs.failed, keyed by the input
+    object so one object's events stay in order."""
+
+    def __init__(self, broker: KafkaBroker, cfg: KafkaSettings):
+        self.broker, self.cfg = broker, cfg
+        broker.publisher(cfg.succeeded_topic, title="jobs-succeeded", schema=CompletionEvent,
+                         description="A job finished: outputs with size and sha256, metrics.")
+        broker.publisher(cfg.failed_topic, title="jobs-failed", schema=CompletionEvent,
+                         description="A job failed for good: the error names the place.")
+
+    async def publish(self, payloads: list[dict]) -> None:
+        for p in payloads:
+            topic = self.cfg.succeeded_topic if p["type"].endswith("succeeded") else self.cfg.failed_topic
+            await self.broker.publish(p, topic, key=p["subject"].encode(), headers={"ce_id": p["id"], "ce_type": p["type"]})
+            metrics.PUBLISHED.inc()

@@ -1,0 +1,75 @@
+"""The server path: `pravah serve api|ingest|worker|relay|all` against PostgreSQL, Kafka and
+S3/MinIO. Same ingest, job, worker and relay code as embedded mode; only the edges differ
+(Kafka instead of the folder watcher and the JSON-lines file, S3 instead of local folders)."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import uvicorn
+
+from pravah import bus, registry
+from pravah.api.app import create_app
+from pravah.db.session import make_engine, migrate, sessions
+from pravah.ingest import IngestStats
+from pravah.relay import relay_once
+from pravah.settings import Settings
+from pravah.storage import S3Store
+from pravah.worker import Worker
+
+log = logging.getLogger("pravah.server")
+ROLES = ("api", "ingest", "worker", "relay")
+
+
+class Server:
+    def __init__(self, settings: Settings, roles: set[str]):
+        unknown = roles - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; expected {', '.join(ROLES)} or all")
+        self.settings, self.roles = settings, roles
+        migrate(settings.db_url)
+        self.db = make_engine(settings.db_url)
+        self.sessions = sessions(self.db)
+        self.store = S3Store(settings.s3)
+        self.stats = IngestStats()
+        self.broker = bus.make_broker(settings.kafka) if roles & {"ingest", "relay", "api"} else None
+        if "ingest" in roles:
+            bus.add_ingest(self.broker, settings.kafka, self.sessions, self.stats)
+        self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
+
+    async def _relay(self) -> None:
+        while True:
+            try:
+                if await relay_once(self.sessions, self.sink):
+                    continue
+            except Exception:
+                log.exception("relay: publishing failed; retrying")  # at least once: rows stay unpublished
+                await anyio.sleep(1.0)
+            await anyio.sleep(0.05)
+
+    async def _api(self) -> None:
+        checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
+        app = create_app(self.sessions, store=self.store, tenants=self.settings.tenants, checks=checks)
+        cfg = uvicorn.Config(app, host=self.settings.api.host, port=self.settings.api.port, log_level="warning", lifespan="off")
+        await uvicorn.Server(cfg).serve()
+
+    async def run(self) -> None:
+        try:
+            if self.broker:
+                await self.broker.start()
+            log.info("serving %s", ", ".join(sorted(self.roles)))
+            async with anyio.create_task_group() as tg:
+                if "worker" in self.roles:
+                    tg.start_soon(Worker(self.sessions, registry.Registry(self.sessions), self.store, self.settings.worker).serve)
+                if "relay" in self.roles:
+                    tg.start_soon(self._relay)
+                if "api" in self.roles:
+                    tg.start_soon(self._api)
+                if self.roles == {"ingest"}:
+                    await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if self.broker:
+                    await self.broker.stop()
+                await self.db.dispose()

@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-rust test-py bench clean
+.PHONY: help setup build run test test-rust test-py stack stack-down stack-status bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -33,8 +33,17 @@ test: setup test-rust test-py ## The whole suite: cargo tests for the core, then
 test-rust: ## cargo test for engine/core
 	cargo test --release -p pravah-core -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)'; exit $${PIPESTATUS[0]}
 
-test-py: ## pytest (unit + embedded end-to-end)
+test-py: ## pytest: unit, embedded end to end, and the real-services suite (starts the stack itself)
 	$(BIN)/python -m pytest -q
+
+stack: ## Start PostgreSQL, Kafka (KRaft) and MinIO on 127.0.0.1 (installs what is missing); settings in .stack/stack.env
+	$(PY) scripts/stack.py up
+
+stack-down: ## Stop the services started by `make stack`
+	$(PY) scripts/stack.py down
+
+stack-status: ## Where each service listens, and whether it is up
+	$(PY) scripts/stack.py status
 
 bench: setup ## Benchmarks side by side with peers (prints one table)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench

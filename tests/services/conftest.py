@@ -1,0 +1,112 @@
+"""Fixtures for tests against the real services: PostgreSQL, Kafka (KRaft) and MinIO on
+127.0.0.1, started by scripts/stack.py (and stopped again if this session started them).
+Each session uses its own database, buckets and consumer groups, so a stack a person keeps
+running for `make stack` is not disturbed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import stack as services
+
+ROOT = Path(__file__).resolve().parents[2]
+PRAVAH = Path(sys.executable).parent / "pravah"
+RUN = uuid.uuid4().hex[:8]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/services/" in str(item.fspath):
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[dict[str, str]]:
+    was_running = services.running()
+    env = services.up()
+    yield env
+    if not was_running and not os.environ.get("PRAVAH_KEEP_STACK"):
+        services.down()
+
+
+def psql(env: dict[str, str], sql: str, db: str = "postgres") -> str:
+    port = env["PRAVAH_DATABASE_URL"].rsplit(":", 1)[1].split("/")[0]
+    exe = str(services.pg_bindir() / "psql")
+    return subprocess.run([exe, "-h", "127.0.0.1", "-p", port, "-U", "pravah", "-d", db, "-tAc", sql],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def pg_url(stack: dict[str, str]) -> Iterator[str]:
+    """A database of this test session's own."""
+    name = f"pravah_test_{RUN}"
+    psql(stack, f"CREATE DATABASE {name}")
+    yield stack["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
+    psql(stack, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def s3_client(env: dict[str, str]):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=env["PRAVAH_S3__ENDPOINT"], aws_access_key_id=env["PRAVAH_S3__ACCESS_KEY"],
+                        aws_secret_access_key=env["PRAVAH_S3__SECRET_KEY"], region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def produce(env: dict[str, str], topic: str, values: list[bytes], key: bytes | None = None) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    async def go() -> None:
+        p = AIOKafkaProducer(bootstrap_servers=env["PRAVAH_KAFKA__BOOTSTRAP_SERVERS"], acks="all")
+        await p.start()
+        try:
+            for v in values:
+                await p.send_and_wait(topic, v, key=key)
+        finally:
+            await p.stop()
+
+    asyncio.run(go())
+
+
+def read_topic(env: dict[str, str], topic: str, done: Callable[[list], bool], timeout: float = 30.0) -> list:
+    """Every record of `topic` from the beginning, until `done(records)` or the timeout."""
+    from aiokafka import AIOKafkaConsumer
+
+    async def go() -> list:
+        c = AIOKafkaConsumer(topic, bootstrap_servers=env["PRAVAH_KAFKA__BOOTSTRAP_SERVERS"], group_id=f"reader-{uuid.uuid4().hex}",
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+        await c.start()
+        records: list = []
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                batch = await c.getmany(timeout_ms=200)
+                for msgs in batch.values():
+                    records.extend(msgs)
+                if done(records):
+                    break
+        finally:
+            await c.stop()
+        return records
+
+    return asyncio.run(go())
+
+
+def wait_for(pred: Callable[[], object], timeout: float = 60.0, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,244 @@
+"""The production path end to end against the real services: boto3 uploads into MinIO →
+MinIO's event on Kafka → ingest → worker → outputs in MinIO → completion event on Kafka →
+the API, with presigned downloads and tenants. Ingest/relay/API run in one `pravah serve`
+process and the worker in another, so the worker can be killed mid-job."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from .conftest import PRAVAH, RUN, produce, read_topic, s3_client, wait_for
+
+IN, OUT = f"in-{RUN}", f"out-{RUN}"
+TOKENS = {"a": "token-a-" + RUN * 2, "b": "token-b-" + RUN * 2, "ops": "token-ops-" + RUN * 2}
+PIPELINES = f"""
+pipelines:
+  - name: to-parquet
+    steps: [read_csv, write_parquet]
+    output: {OUT}/{{dir}}/{{stem}}.parquet
+    retries: 1
+  - name: squeeze
+    steps: [{{zstd: {{level: 19}}}}]
+    output: {OUT}/slow/{{name}}.zst
+bindings:
+  - {{bucket: {IN}, prefix: a/, suffix: .csv, pipeline: to-parquet}}
+  - {{bucket: {IN}, prefix: b/, suffix: .csv, pipeline: to-parquet}}
+  - {{bucket: {IN}, prefix: slow/, pipeline: squeeze}}
+"""
+CSV = b"order_id,region,qty\n1,EU,3\n2,US,5\n3,EU,7\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Services:
+    def __init__(self, env: dict[str, str], logs: Path):
+        self.env, self.logs = env, logs
+        self.api = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, role: str) -> None:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen([str(PRAVAH), "serve", role], env=self.env, stdout=log, stderr=log)
+
+    def kill(self, name: str) -> None:
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait()
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def get(self, path: str, tenant: str | None = "ops") -> tuple[int, dict | str]:
+        req = urllib.request.Request(self.api + path)
+        if tenant:
+            req.add_header("Authorization", f"Bearer {TOKENS[tenant]}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                body = r.read().decode()
+                return r.status, json.loads(body) if r.headers.get_content_type() == "application/json" else body
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def ready(self) -> bool:
+        try:
+            return self.get("/readyz", None)[0] == 200
+        except urllib.error.URLError:
+            return False
+
+    def job_for(self, key: str, tenant: str = "ops") -> dict | None:
+        status, page = self.get(f"/v1/jobs?bucket={IN}&prefix={urllib.parse.quote(key)}", tenant)
+        assert status == 200, page
+        items = [j for j in page["items"] if j["key"] == key]
+        assert len(items) <= 1, f"more than one job for {key}: {items}"
+        return items[0] if items else None
+
+    def finished(self, key: str, timeout: float = 60) -> dict:
+        return wait_for(lambda: (j := self.job_for(key)) and j["status"] in ("SUCCEEDED", "FAILED") and j,
+                        timeout, f"job for {key} to finish")
+
+
+@pytest.fixture(scope="module")
+def svc(stack: dict[str, str], pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    tenants = [{"name": "a", "token": TOKENS["a"], "scopes": [f"{IN}/a/"]},
+               {"name": "b", "token": TOKENS["b"], "scopes": [f"{IN}/b/"]},
+               {"name": "ops", "token": TOKENS["ops"], "scopes": [IN]}]
+    env = {
+        **os.environ, **stack,
+        "PRAVAH_DATABASE_URL": pg_url,
+        "PRAVAH_KAFKA__GROUP_ID": f"pravah-test-{RUN}",
+        "PRAVAH_API__PORT": str(free_port()),
+        "PRAVAH_TENANTS": json.dumps(tenants),
+        "PRAVAH_WORKER__LEASE_SECONDS": "2",
+        "PRAVAH_WORKER__POLL_SECONDS": "0.05",
+        "PRAVAH_WORKER__BACKOFF_SECONDS": "0.2",
+    }
+    (tmp / "pipelines.yaml").write_text(PIPELINES)
+    applied = subprocess.run([str(PRAVAH), "apply", str(tmp / "pipelines.yaml")], env=env, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    s = Services(env, tmp)
+    s.start("front", "api,ingest,relay")
+    s.start("worker1", "worker")
+    try:
+        wait_for(s.ready, 60, "the API to be ready")
+        yield s
+    finally:
+        s.stop()
+
+
+def test_apply_wrote_the_bucket_notifications(svc: Services) -> None:
+    cfg = s3_client(svc.env).get_bucket_notification_configuration(Bucket=IN)
+    rules = sorted(q["Filter"]["Key"]["FilterRules"][0]["Value"] for q in cfg["QueueConfigurations"])
+    assert rules == ["a/", "b/", "slow/"]
+    assert svc.get("/v1/pipelines")[1][0]["name"] == "to-parquet"
+
+
+def test_upload_to_completion_event_and_presigned_download(svc: Services) -> None:
+    key = "a/sales one+two.csv"
+    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=CSV)
+    subject = f"{IN}/{key}"
+    events = read_topic(svc.env, "pravah.jobs.succeeded", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 60)
+    (event,) = [json.loads(r.value) for r in events if json.loads(r.value)["subject"] == subject]
+    job = svc.job_for(key, tenant="a")
+    assert job["status"] == "SUCCEEDED" and event["id"] == f"{job['id']}.succeeded"
+    assert event["data"]["input"]["size"] == len(CSV) and event["data"]["metrics"]["rows_out"] == 3
+
+    status, dl = svc.get(f"/v1/jobs/{job['id']}/outputs/0?expires=999999", tenant="a")
+    assert status == 200 and dl["expires_in"] == 3600  # capped by configuration
+    with urllib.request.urlopen(dl["url"], timeout=10) as r:
+        data = r.read()
+    assert hashlib.sha256(data).hexdigest() == event["data"]["outputs"][0]["sha256"]
+    assert dl["output"]["key"] == "a/sales one+two.parquet"
+    table = pq.read_table(io.BytesIO(data))
+    assert table.column("qty").to_pylist() == [3, 5, 7]
+
+
+def test_same_event_delivered_twice_makes_one_job(svc: Services) -> None:
+    key = "b/dup me.csv"
+    s3 = s3_client(svc.env)
+    s3.put_object(Bucket=IN, Key=key, Body=CSV)
+    head = s3.head_object(Bucket=IN, Key=key)
+    record = {"eventName": "s3:ObjectCreated:Put", "eventTime": "2026-11-22T10:00:00Z",
+              "s3": {"bucket": {"name": IN}, "object": {"key": "b/dup+me.csv", "size": len(CSV), "eTag": head["ETag"].strip('"')}}}
+    produce(svc.env, "pravah.objects", [json.dumps({"Records": [record]}).encode()] * 2, key=f"{IN}/{key}".encode())
+    job = svc.finished(key)
+    assert job["status"] == "SUCCEEDED"
+    # MinIO's own event and our two copies have all been ingested once the counter moves by 2+.
+    wait_for(lambda: metric(svc, 'pravah_ingest_events_total{outcome="duplicate"}') >= 2, 30, "duplicates counted")
+    assert svc.job_for(key)["id"] == job["id"]
+
+
+def test_malformed_payload_goes_to_the_dead_letter_topic(svc: Services) -> None:
+    bad = f'{{"Records": [{{"eventName": "s3:ObjectCreated:Put", "run": "{RUN}"'.encode()
+    produce(svc.env, "pravah.objects", [bad])
+    dlq = read_topic(svc.env, "pravah.objects.dlq", lambda rs: any(r.value == bad for r in rs), 60)
+    (rec,) = [r for r in dlq if r.value == bad]
+    headers = dict(rec.headers)
+    assert b"not JSON" in headers["pravah-reason"] and headers["pravah-origin"].startswith(b"pravah.objects/")
+    # ... and the consumer kept going:
+    s3_client(svc.env).put_object(Bucket=IN, Key="a/after-bad.csv", Body=CSV)
+    assert svc.finished("a/after-bad.csv")["status"] == "SUCCEEDED"
+
+
+def test_unbound_key_makes_no_job(svc: Services) -> None:
+    before = metric(svc, 'pravah_ingest_events_total{outcome="unrouted"}')
+    s3_client(svc.env).put_object(Bucket=IN, Key="a/readme.txt", Body=b"not a csv")  # prefix bound, suffix not
+    wait_for(lambda: metric(svc, 'pravah_ingest_events_total{outcome="unrouted"}') > before, 30, "the event to be counted")
+    assert svc.job_for("a/readme.txt") is None
+
+
+def test_malformed_csv_fails_with_line_and_failed_event(svc: Services) -> None:
+    key = "a/ragged.csv"
+    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=b"order_id,region,qty\n1,EU,3\n2,US\n")
+    job = svc.finished(key)
+    assert job["status"] == "FAILED" and job["attempts"] == 1  # bad input is not retried
+    assert "line 3" in job["error"], job["error"]
+    subject = f"{IN}/{key}"
+    events = read_topic(svc.env, "pravah.jobs.failed", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 30)
+    (event,) = [json.loads(r.value) for r in events if json.loads(r.value)["subject"] == subject]
+    assert event["data"]["error"] == job["error"]
+
+
+def test_worker_killed_mid_job_completes_exactly_once(svc: Services) -> None:
+    key = "slow/big.txt"
+    body = base64.b64encode(os.urandom(4_500_000))  # ~6 MB: zstd -19 takes a few seconds
+    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=body)
+    wait_for(lambda: (j := svc.job_for(key)) and j["status"] == "RUNNING", 60, "the job to start")
+    svc.kill("worker1")
+    svc.start("worker2", "worker")
+    job = svc.finished(key, timeout=120)
+    assert job["status"] == "SUCCEEDED" and job["attempts"] == 2
+    detail = svc.get(f"/v1/jobs/{job['id']}")[1]
+    assert any("taken over" in line for line in detail["log"])
+    out = s3_client(svc.env).get_object(Bucket=OUT, Key="slow/big.txt.zst")["Body"].read()
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(out) == body
+    events = read_topic(svc.env, "pravah.jobs.succeeded",
+                        lambda rs: any(json.loads(r.value)["data"]["job_id"] == job["id"] for r in rs), 30)
+    ids = {json.loads(r.value)["id"] for r in events if json.loads(r.value)["data"]["job_id"] == job["id"]}
+    assert ids == {f"{job['id']}.succeeded"}
+
+
+def test_tenants_see_only_their_own_jobs(svc: Services) -> None:
+    key = "a/tenant-a.csv"
+    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=CSV)
+    job = svc.finished(key)
+    assert svc.get(f"/v1/jobs/{job['id']}", "a")[0] == 200
+    assert svc.get(f"/v1/jobs/{job['id']}", "b")[0] == 404
+    assert svc.get(f"/v1/jobs/{job['id']}/outputs/0", "b")[0] == 404
+    assert all(j["key"].startswith("b/") for j in svc.get(f"/v1/jobs?bucket={IN}", "b")[1]["items"])
+    assert svc.get(f"/v1/jobs/{job['id']}", None)[0] == 401
+    assert svc.get("/v1/jobs", None)[0] == 401
+    assert [b["prefix"] for b in svc.get("/v1/bindings", "b")[1]] == ["b/"]
+
+
+def metric(svc: Services, name: str) -> float:
+    _, text = svc.get("/metrics", None)
+    for line in str(text).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0

@@ -98,6 +98,9 @@ def pid_alive(name: str) -> int | None:
         os.kill(pid, 0)
     except (ValueError, ProcessLookupError, PermissionError):
         return None
+    mine = [c for c in _children if c.pid == pid]
+    if mine and mine[0].poll() is not None:
+        return None  # our own child that exited (a zombie until reaped)
     return pid
 
 
@@ -111,10 +114,15 @@ def wait_until(what: str, ready, timeout: float, logfile: Path | None = None) ->
     raise StackError(f"{what} not ready after {timeout:.0f} s\n{tail}")
 
 
+_children: list[subprocess.Popen] = []  # kept so Python does not warn about running children
+
+
 def spawn(name: str, cmd: list[str], env: dict | None = None) -> int:
-    logf = (STATE / f"{name}.log").open("ab")
-    p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         env={**os.environ, **(env or {})}, start_new_session=True)
+    """Start a server in its own session (it outlives this script); pid in .stack/NAME.pid."""
+    with (STATE / f"{name}.log").open("ab") as logf:
+        p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {})}, start_new_session=True)
+    _children.append(p)
     (STATE / f"{name}.pid").write_text(str(p.pid))
     return p.pid
 
@@ -130,6 +138,9 @@ def stop_pid(name: str, timeout: float = 20) -> None:
     if pid_alive(name):
         os.killpg(pid, signal.SIGKILL)
     (STATE / f"{name}.pid").unlink(missing_ok=True)
+    for p in [c for c in _children if c.pid == pid]:
+        p.wait()
+        _children.remove(p)
 
 
 # ---------------------------------------------------------------- PostgreSQL

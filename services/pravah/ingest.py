@@ -37,22 +37,23 @@ class DeadLetter:
 async def ingest(sessions: async_sessionmaker, router: Router, events: list[ObjectEvent], stats: IngestStats) -> None:
     """Create jobs for `events` in one transaction; durable when this returns."""
     before = (stats.created, stats.duplicates, stats.unrouted, stats.rejected)
-    async with sessions() as s:
-        for ev in events:
-            route = router.route(ev)
-            if route is None:
-                stats.unrouted += 1
-                continue
-            try:
-                created = await jobs.create_job(s, ev, route)
-            except OutputKeyError:
-                stats.rejected += 1
-                continue
-            if created:
-                stats.created += 1
-            else:
-                stats.duplicates += 1
-        await s.commit()
+    t = jobs.now()
+    rows = []
+    for ev in events:
+        route = router.route(ev)
+        if route is None:
+            stats.unrouted += 1
+            continue
+        try:
+            rows.append(jobs.job_row(ev, route, t))
+        except OutputKeyError:
+            stats.rejected += 1
+    if rows:
+        async with sessions() as s:
+            created = await jobs.create_jobs(s, rows)
+            await s.commit()
+        stats.created += len(created)
+        stats.duplicates += len(rows) - len(created)
     for outcome, n in (("created", stats.created - before[0]), ("duplicate", stats.duplicates - before[1]),
                        ("unrouted", stats.unrouted - before[2]), ("rejected", stats.rejected - before[3])):
         if n:

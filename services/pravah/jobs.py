@@ -21,13 +21,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
-    """Insert the job for (object version, pipeline version); None when it already exists."""
-    t = now()
+def job_row(event: ObjectEvent, route: Route, t: datetime) -> dict[str, Any]:
+    """The new PENDING job for a routed event; raises OutputKeyError for a bad output key."""
     job_id = uuid.uuid4().hex
     p = route.pipeline
     out_bucket, out_key = render_output(p, event, job_id, t)
-    values = dict(
+    return dict(
         id=job_id,
         bucket=event.bucket,
         key=event.key,
@@ -47,10 +46,24 @@ async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) ->
         created_at=t,
         updated_at=t,
     )
+
+
+async def create_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert jobs in multi-row statements; a row whose identity (object version, pipeline
+    version) already has a job is skipped. Returns the ids actually created."""
+    if not rows:
+        return []
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Job).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
-    return job_id if result.rowcount == 1 else None
+    # executemany form: one cached statement, batched by SQLAlchemy's "insertmanyvalues"
+    # (compiling a literal multi-row VALUES each time costs more than the insert itself).
+    stmt = dialect.insert(Job).on_conflict_do_nothing().returning(Job.id)
+    return list((await session.execute(stmt, rows)).scalars())
+
+
+async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
+    """One job (see create_jobs); None when it already exists."""
+    created = await create_jobs(session, [job_row(event, route, now())])
+    return created[0] if created else None
 
 
 async def claim(session: AsyncSession, owner: str, lease: timedelta) -> Job | None:

@@ -9,9 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class WorkerSettings(BaseModel):
-    concurrency: int = Field(1, ge=1, le=64, description="Jobs run at once by one worker process.")
+    concurrency: int = Field(2, ge=1, le=64, description="Jobs run at once by one worker process (the engine releases the GIL).")
     lease_seconds: float = Field(30.0, gt=0, description="A claimed job is taken over by another worker after this long without a heartbeat.")
-    poll_seconds: float = Field(0.2, gt=0, description="How often an idle worker looks for new jobs.")
+    poll_seconds: float = Field(0.1, gt=0, description="How often an idle worker looks for new jobs.")
     backoff_seconds: float = Field(2.0, ge=0, description="First retry delay; doubles with each attempt.")
 
 

@@ -107,3 +107,16 @@ class KafkaSink:
             topic = self.cfg.succeeded_topic if p["type"].endswith("succeeded") else self.cfg.failed_topic
             await self.broker.publish(p, topic, key=p["subject"].encode(), headers={"ce_id": p["id"], "ce_type": p["type"]})
             metrics.PUBLISHED.inc()
+
+
+def asyncapi(cfg: KafkaSettings) -> str:
+    """The AsyncAPI document of Pravah's topics (docs/asyncapi.json is this, committed)."""
+    from faststream.specification import AsyncAPI
+
+    broker = make_broker(cfg)
+    add_ingest(broker, cfg, None, IngestStats())  # type: ignore[arg-type]  # the handler is never run here
+    KafkaSink(broker, cfg)
+    spec = AsyncAPI(broker, title="Pravah", version="0.1.0", description=(
+        "Object events in (MinIO/S3 notifications on Kafka), completion events out. Completion events are "
+        "published at least once; the CloudEvents id (<job>.succeeded|failed) is stable, so consumers drop repeats."))
+    return spec.to_specification().to_json()

@@ -196,6 +196,14 @@ def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, 
         pass
 
 
+@app.command("asyncapi")
+def asyncapi_cmd() -> None:
+    """Print the AsyncAPI document of Pravah's Kafka topics (docs/asyncapi.json)."""
+    from pravah.bus import asyncapi
+
+    print(json.dumps(json.loads(asyncapi(_settings().kafka)), indent=2, sort_keys=True))
+
+
 def _sessions(home: Path | None):
     from pravah.db.session import make_engine, migrate, sessions
 

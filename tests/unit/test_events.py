@@ -73,3 +73,15 @@ def test_eventbridge_object_created():
 def test_malformed_payloads_name_the_field(payload: bytes, reason: str):
     with pytest.raises(EventFormatError, match=reason.replace("[", r"\[").replace("]", r"\]")):
         parse_message(payload)
+
+
+def test_committed_asyncapi_document_matches_the_code(monkeypatch: pytest.MonkeyPatch):
+    from pathlib import Path
+
+    from pravah.bus import asyncapi
+    from pravah.settings import KafkaSettings
+
+    committed = json.loads((Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json").read_text())
+    assert committed == json.loads(asyncapi(KafkaSettings())), "regenerate: pravah asyncapi > docs/asyncapi.json"
+    assert {c["address"] for c in committed["channels"].values()} == {
+        "pravah.objects", "pravah.objects.dlq", "pravah.jobs.succeeded", "pravah.jobs.failed"}

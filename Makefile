@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-rust test-py stack stack-down stack-status bench clean
+.PHONY: help setup build run test test-rust test-py stack stack-down stack-status bench bench-stack clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ stack-status: ## Where each service listens, and whether it is up
 bench: setup ## Benchmarks side by side with peers (prints one table)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench
 	$(BIN)/python bench/run.py
+
+bench-stack: setup ## End-to-end benchmarks on the real services: upload→event latency, ingest replay, API load
+	$(BIN)/python bench/stack.py
 
 clean: ## Remove the venv, local state and build outputs in the tree
 	rm -rf $(VENV) .pravah out services/pravah/_engine*.so

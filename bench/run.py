@@ -38,18 +38,21 @@ BIG = {"big.csv": "sales.csv", "big.log": "app.log"}
 
 
 def repeat_to(src: Path, dst: Path, size: int, header: bool) -> None:
-    """dst = src's lines repeated until it holds `size` bytes (the header kept once)."""
-    body = src.read_bytes()
-    head = b""
-    if header:
-        cut = body.index(b"\n") + 1
-        head, body = body[:cut], body[cut:]
-    with dst.open("wb") as f:
-        f.write(head)
+    """dst = src's lines repeated until it holds `size` bytes (the header kept once). Streamed:
+    this process's peak RSS must stay small, because a child started with vfork reports at
+    least its parent's peak RSS through wait4."""
+    with src.open("rb") as f:
+        head = f.readline() if header else b""
+        start = f.tell()
+    with dst.open("wb") as out:
+        out.write(head)
         written = len(head)
         while written < size:
-            f.write(body)
-            written += len(body)
+            with src.open("rb") as f:
+                f.seek(start)
+                while chunk := f.read(8 << 20):
+                    out.write(chunk)
+                    written += len(chunk)
 
 
 def measure(tool: str, task: str, src: Path, dst: Path) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pravah.db import wakeup
 from pravah.db.models import Job, OutboxEvent, Status
 from pravah.events import ObjectEvent
 from pravah.routing import Route, render_output
@@ -57,7 +58,10 @@ async def create_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> list
     # executemany form: one cached statement, batched by SQLAlchemy's "insertmanyvalues"
     # (compiling a literal multi-row VALUES each time costs more than the insert itself).
     stmt = dialect.insert(Job).on_conflict_do_nothing().returning(Job.id)
-    return list((await session.execute(stmt, rows)).scalars())
+    created = list((await session.execute(stmt, rows)).scalars())
+    if created:
+        await wakeup.notify(session, wakeup.JOBS)
+    return created
 
 
 async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
@@ -154,6 +158,7 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
         for k, v in values.items():
             setattr(job, k, v)
         session.add(completion_event(job, t))
+        await wakeup.notify(session, wakeup.OUTBOX)
     await session.commit()
     return status
 

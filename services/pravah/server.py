@@ -12,6 +12,7 @@ import uvicorn
 from pravah import bus, registry
 from pravah.api.app import create_app
 from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.wakeup import OUTBOX, Wakeup
 from pravah.ingest import IngestStats
 from pravah.relay import relay_once
 from pravah.settings import Settings
@@ -39,14 +40,19 @@ class Server:
         self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
 
     async def _relay(self) -> None:
-        while True:
-            try:
-                if await relay_once(self.sessions, self.sink):
-                    continue
-            except Exception:
-                log.exception("relay: publishing failed; retrying")  # at least once: rows stay unpublished
-                await anyio.sleep(1.0)
-            await anyio.sleep(0.05)
+        wake = Wakeup(self.settings.db_url, OUTBOX)
+        try:
+            while True:
+                try:
+                    if await relay_once(self.sessions, self.sink):
+                        continue
+                except Exception:
+                    log.exception("relay: publishing failed; retrying")  # at least once: rows stay unpublished
+                    await anyio.sleep(1.0)
+                await wake.wait(0.5)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await wake.close()
 
     async def _api(self) -> None:
         checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}

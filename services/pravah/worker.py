@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from pravah import engine, jobs, metrics
 from pravah.db.models import Job
+from pravah.db.wakeup import JOBS, Wakeup
 from pravah.registry import Registry
 from pravah.settings import WorkerSettings
 from pravah.storage import Store
@@ -40,14 +41,19 @@ class Worker:
 
     async def serve(self) -> None:
         """Run jobs until cancelled, `concurrency` at a time."""
-        async with anyio.create_task_group() as tg:
-            for _ in range(self.settings.concurrency):
-                tg.start_soon(self._loop)
+        wake = Wakeup(str(self.sessions.kw["bind"].url.render_as_string(hide_password=False)), JOBS)
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.settings.concurrency):
+                    tg.start_soon(self._loop, wake)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await wake.close()
 
-    async def _loop(self) -> None:
+    async def _loop(self, wake: Wakeup) -> None:
         while True:
             if not await self.run_one():
-                await anyio.sleep(self.settings.poll_seconds)
+                await wake.wait(self.settings.poll_seconds)
 
     async def run_one(self) -> bool:
         """Claim and run one job; False when there was nothing to do."""

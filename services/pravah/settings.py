@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 
 class WorkerSettings(BaseModel):
@@ -91,6 +93,10 @@ class SettingsError(Exception):
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except PydanticSettingsError as e:  # a value that is not valid JSON for a list/object field
+        field = re.search(r'field "(\w+)"', str(e))
+        name = f"PRAVAH_{field.group(1).upper()}" if field else "a PRAVAH_ variable"
+        raise SettingsError(f"bad setting {name}: not valid JSON ({e.__cause__ or e})") from None
     except ValidationError as e:
         first = e.errors()[0]
         name = "PRAVAH_" + "__".join(str(p).upper() for p in first["loc"])

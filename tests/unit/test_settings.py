@@ -1,0 +1,30 @@
+"""Settings: a bad value stops the process with one line naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from pravah.settings import SettingsError, Tenant, load_settings
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("PRAVAH_TENANTS", "[{bad", "bad setting PRAVAH_TENANTS: not valid JSON"),
+        ("PRAVAH_TENANTS", '[{"name": "a", "token": "short", "scopes": ["b"]}]', "PRAVAH_TENANTS__0__TOKEN: String should have at least 16"),
+        ("PRAVAH_WORKER__CONCURRENCY", "0", "PRAVAH_WORKER__CONCURRENCY: Input should be greater than or equal to 1"),
+        ("PRAVAH_KAFKA__BATCH_SIZE", "lots", "PRAVAH_KAFKA__BATCH_SIZE: Input should be a valid integer"),
+        ("PRAVAH_S3__PRESIGN_MAX_SECONDS", "0", "PRAVAH_S3__PRESIGN_MAX_SECONDS"),
+    ],
+)
+def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, message: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as e:
+        load_settings()
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_tenant_scopes() -> None:
+    t = Tenant(name="a", token="x" * 16, scopes=["inbox/a/", "whole"])
+    assert t.sees("inbox", "a/x.csv") and t.sees("whole", "any/key")
+    assert not t.sees("inbox", "b/x.csv") and not t.sees("wholesale", "k") and not t.sees("inbox", "a")

@@ -27,6 +27,9 @@ class Job(Base):
         UniqueConstraint("bucket", "key", "object_version", "pipeline", "pipeline_version", name="uq_jobs_identity"),
         Index("ix_jobs_claim", "status", "next_attempt_at"),
         Index("ix_jobs_pipeline_created", "pipeline", "created_at"),
+        Index("ix_jobs_created", "created_at", "id"),
+        Index("ix_jobs_status_created", "status", "created_at", "id"),
+        Index("ix_jobs_bucket_created", "bucket", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-rust test-py stack stack-down stack-status bench bench-stack clean
+.PHONY: help setup build run test test-rust test-py stack stack-down stack-status chaos bench bench-stack clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ stack-down: ## Stop the services started by `make stack`
 
 stack-status: ## Where each service listens, and whether it is up
 	$(PY) scripts/stack.py status
+
+chaos: setup ## Chaos run on the real stack: 2,000 uploads while processes are killed and Kafka/PostgreSQL restart
+	$(BIN)/python tests/services/chaos.py --files 2000
 
 bench: setup ## Benchmarks side by side with peers (prints one table)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench

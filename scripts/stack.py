@@ -312,6 +312,25 @@ def up() -> dict[str, str]:
     return env
 
 
+def restart(name: str) -> float:
+    """Stop one service and start it again (chaos tests); returns the seconds it was away."""
+    p = ports()
+    t = time.monotonic()
+    if name == "postgres":
+        bindir = pg_bindir()
+        sh(as_pg_user([str(bindir / "pg_ctl"), "-D", str(STATE / "postgres"), "-m", "immediate", "-w", "stop"]))
+        pg_up(p["postgres"])
+    elif name == "kafka":
+        stop_pid("kafka", timeout=30)
+        kafka_up(p)
+    elif name == "minio":
+        stop_pid("minio")
+        minio_up(p)
+    else:
+        raise StackError(f"unknown service {name!r}")
+    return time.monotonic() - t
+
+
 def down() -> None:
     stop_pid("minio")
     stop_pid("kafka", timeout=30)

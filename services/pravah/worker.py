@@ -52,7 +52,15 @@ class Worker:
 
     async def _loop(self, wake: Wakeup) -> None:
         while True:
-            if not await self.run_one():
+            try:
+                busy = await self.run_one()
+            except Exception:
+                # Database or store unreachable (a restart, a network blip): keep the process,
+                # try again. A job we held is taken over once its lease expires.
+                log.exception("worker: could not claim or record a job; retrying in 1 s")
+                await anyio.sleep(1.0)
+                continue
+            if not busy:
                 await wake.wait(self.settings.poll_seconds)
 
     async def run_one(self) -> bool:
@@ -67,11 +75,26 @@ class Worker:
         if outcome.report:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
             metrics.BYTES_OUT.labels(job.pipeline).inc(outcome.report.get("bytes_out", 0))
-        async with self.sessions() as s:
-            job = await s.get(Job, job.id)
-            status = await jobs.finish(s, job, self.owner, outcome, self.backoff)
+        status = await self._record(job.id, outcome)
         log.info("job %s %s/%s → %s", job.id, job.bucket, job.key, status)
         return True
+
+    async def _record(self, job_id: str, outcome: jobs.Outcome) -> str:
+        """Record the outcome, retrying while the database is briefly away (a restart) for as
+        long as our lease would last; past that another worker owns the job anyway."""
+        deadline = time.monotonic() + self.lease.total_seconds()
+        delay = 0.2
+        while True:
+            try:
+                async with self.sessions() as s:
+                    job = await s.get(Job, job_id)
+                    return await jobs.finish(s, job, self.owner, outcome, self.backoff)
+            except Exception:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("worker: recording job %s failed; retrying in %.1f s", job_id, delay, exc_info=True)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _execute(self, job: Job) -> jobs.Outcome:
         pipeline = await self.registry.pipeline(job.pipeline, job.pipeline_version)
@@ -89,11 +112,19 @@ class Worker:
         result: dict[str, object] = {}
 
         async def heartbeat() -> None:
+            renewed = time.monotonic()
             while True:
                 await anyio.sleep(self.lease.total_seconds() / 3)
-                async with self.sessions() as s:
-                    if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
-                        lost.set()
+                try:
+                    async with self.sessions() as s:
+                        if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
+                            lost.set()  # another worker took it over: stop the engine
+                            return
+                    renewed = time.monotonic()
+                except Exception:
+                    log.warning("worker: lease renewal for job %s failed", job.id, exc_info=True)
+                    if time.monotonic() - renewed > self.lease.total_seconds():
+                        lost.set()  # the lease has surely expired: someone else may run it
                         return
 
         async with anyio.create_task_group() as tg:

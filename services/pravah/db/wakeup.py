@@ -34,9 +34,9 @@ class Wakeup:
         import asyncpg
 
         try:
-            self._conn = await asyncpg.connect(self.dsn)
+            self._conn = await asyncpg.connect(self.dsn, timeout=2)
             await self._conn.add_listener(self.channel, lambda *_: self._event.set())
-        except (OSError, asyncpg.PostgresError) as e:
+        except Exception as e:  # down or restarting: polling covers it until the next wait
             log.warning("LISTEN %s unavailable (%s); polling only", self.channel, e)
             self._conn = None
 

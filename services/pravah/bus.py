@@ -60,6 +60,8 @@ def add_ingest(broker: KafkaBroker, cfg: KafkaSettings, sessions: async_sessionm
         max_records=cfg.batch_size,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
+        session_timeout_ms=6000,  # the broker minimum: a killed ingest's partitions move on sooner
+        heartbeat_interval_ms=1500,
         decoder=_raw,  # never fail before the handler: a bad payload must reach the dead-letter topic
         title="object-events",
         description="MinIO / S3 notification records or EventBridge events; each ObjectCreated record becomes a job.",

@@ -71,7 +71,7 @@ def parse_message(raw: bytes) -> Parsed:
         events.append(ObjectEvent(
             bucket=bucket,
             key=unquote_plus(_field(obj, "key", str, at)),
-            size=_field(obj, "size", int, at),
+            size=_size(obj, at),
             etag=str(obj.get("eTag") or obj.get("etag") or ""),
             event_time=_time(rec.get("eventTime"), f"{where}.eventTime"),
             version_id=obj.get("versionId") or None,
@@ -88,7 +88,7 @@ def _eventbridge(doc: dict) -> Parsed:
     return Parsed([ObjectEvent(
         bucket=_field(_field(detail, "bucket", dict, "detail"), "name", str, "detail.bucket"),
         key=_field(obj, "key", str, "detail.object"),
-        size=_field(obj, "size", int, "detail.object"),
+        size=_size(obj, "detail.object"),
         etag=str(obj.get("etag") or ""),
         event_time=_time(doc.get("time"), "time"),
         version_id=obj.get("version-id") or None,
@@ -106,6 +106,11 @@ def _field(d: dict, name: str, kind: type, where: str) -> Any:
     if kind is str and not v:
         raise EventFormatError(f"{path}: empty")
     return v
+
+
+def _size(obj: dict, where: str) -> int:
+    # MinIO leaves "size" out of the record of a zero-byte object (Go's omitempty).
+    return _field(obj, "size", int, where) if "size" in obj else 0
 
 
 def _time(v: object, where: str) -> datetime:

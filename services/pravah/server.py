@@ -60,20 +60,36 @@ class Server:
         cfg = uvicorn.Config(app, host=self.settings.api.host, port=self.settings.api.port, log_level="warning", lifespan="off")
         await uvicorn.Server(cfg).serve()
 
+    async def _kafka(self) -> None:
+        """Connect (retrying while Kafka is away: a process must not die because it started
+        during a broker restart), then run the relay if this process has that role."""
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+                break
+            except Exception as e:
+                log.warning("Kafka not reachable (%s); retrying in %.1f s", e, delay)
+                with anyio.CancelScope(shield=True):
+                    await self.broker.stop()
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        log.info("connected to Kafka")
+        if "relay" in self.roles:
+            await self._relay()
+        else:
+            await anyio.sleep_forever()
+
     async def run(self) -> None:
         try:
-            if self.broker:
-                await self.broker.start()
             log.info("serving %s", ", ".join(sorted(self.roles)))
             async with anyio.create_task_group() as tg:
+                if self.broker:
+                    tg.start_soon(self._kafka)
                 if "worker" in self.roles:
                     tg.start_soon(Worker(self.sessions, registry.Registry(self.sessions), self.store, self.settings.worker).serve)
-                if "relay" in self.roles:
-                    tg.start_soon(self._relay)
                 if "api" in self.roles:
                     tg.start_soon(self._api)
-                if self.roles == {"ingest"}:
-                    await anyio.sleep_forever()
         finally:
             with anyio.CancelScope(shield=True):
                 if self.broker:

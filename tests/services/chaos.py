@@ -47,12 +47,14 @@ class Report:
     events_distinct: int = 0
     jobs_without_event: int = 0
     seconds: float = 0.0
-    recoveries: list[tuple[str, float, float]] = field(default_factory=list)  # fault, at (s), recovered after (s)
+    died: list[str] = field(default_factory=list)  # processes that exited without being killed
+    # fault, at (s from start), first job created after it (s), first job finished after it (s)
+    recoveries: list[tuple[str, float, float, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.succeeded == self.files and self.failed == self.unfinished == 0 and self.jobs_per_key_max == 1
-                and self.outputs_correct == self.files and self.jobs_without_event == 0)
+                and self.outputs_correct == self.files and self.jobs_without_event == 0 and not self.died)
 
     def table(self) -> str:
         rows = [
@@ -61,9 +63,10 @@ class Report:
             f"  outputs byte-correct: {self.outputs_correct}/{self.files}",
             f"  completion events: {self.events} published for {self.events_distinct} jobs "
             f"({self.events - self.events_distinct} duplicates, same ids); jobs without an event: {self.jobs_without_event}",
+            f"  processes that died by themselves: {', '.join(self.died) or 'none'}",
         ]
-        for name, at, rec in self.recoveries:
-            rows.append(f"  {name:17} at {at:5.1f} s → next job finished {rec:5.1f} s later")
+        for name, at, created, finished in self.recoveries:
+            rows.append(f"  {name:17} at {at:5.1f} s → next job created {created:5.1f} s later, next job finished {finished:5.1f} s later")
         return "\n".join(rows)
 
 
@@ -86,6 +89,9 @@ class Cluster:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         self.start(name, role)  # as a supervisor would
+
+    def died(self) -> list[str]:
+        return [name for name, (proc, _) in self.procs.items() if proc.poll() is not None]
 
     def stop(self) -> None:
         for proc, _ in self.procs.values():
@@ -139,8 +145,11 @@ bindings:
                 except Exception:
                     time.sleep(0.5)
 
-    def finished_since(ts: float) -> int:
-        return int(psql(stack_env, f"SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND finished_at > to_timestamp({ts})", db))
+    def first_after(column: str, ts: float) -> float | None:
+        """Seconds from `ts` (epoch) to the first job of this run whose `column` is later."""
+        got = psql(stack_env, f"SELECT extract(epoch FROM min({column})) FROM jobs WHERE bucket = '{bucket_in}' "
+                              f"AND {column} > to_timestamp({ts})", db)
+        return float(got) - ts if got else None
 
     uploader = threading.Thread(target=upload)
     uploader.start()
@@ -160,21 +169,23 @@ bindings:
         while time.monotonic() < deadline:
             for fault, mono, wall in list(pending):
                 try:
-                    if finished_since(wall):
-                        report.recoveries.append((fault, mono - t0, time.monotonic() - mono))
-                        pending.remove((fault, mono, wall))
+                    created, finished = first_after("created_at", wall), first_after("finished_at", wall)
                 except subprocess.CalledProcessError:
-                    pass
+                    continue  # PostgreSQL is the one restarting
+                if created is not None and finished is not None:
+                    report.recoveries.append((fault, mono - t0, created, finished))
+                    pending.remove((fault, mono, wall))
             done = psql(stack_env, f"SELECT count(*) FROM jobs WHERE bucket = '{bucket_in}' AND status IN ('SUCCEEDED', 'FAILED')", db)
             if int(done) >= files and not pending:
                 break
             time.sleep(0.5)
         time.sleep(2)  # the relay's last events
+        report.died = cluster.died()
     finally:
         cluster.stop()
     report.seconds = time.monotonic() - t0
     for fault, mono, _ in pending:
-        report.recoveries.append((fault, mono - t0, float("nan")))
+        report.recoveries.append((fault, mono - t0, float("nan"), float("nan")))
     report.recoveries.sort(key=lambda r: r[1])
 
     rows = psql(stack_env, f"SELECT status, count(*) FROM jobs WHERE bucket = '{bucket_in}' GROUP BY status", db)
@@ -189,7 +200,10 @@ bindings:
         except Exception:
             pass
     ids = set(psql(stack_env, f"SELECT id FROM jobs WHERE bucket = '{bucket_in}' AND status = 'SUCCEEDED'", db).split())
-    events = [json.loads(r.value) for r in read_topic(stack_env, "pravah.jobs.succeeded", lambda rs: False, timeout=8)]
+    def all_seen(records: list) -> bool:
+        return ids <= {json.loads(r.value)["data"]["job_id"] for r in records}
+
+    events = [json.loads(r.value) for r in read_topic(stack_env, "pravah.jobs.succeeded", all_seen, timeout=60)]
     mine = [e for e in events if e["data"]["job_id"] in ids]
     report.events, report.events_distinct = len(mine), len({e["id"] for e in mine})
     report.jobs_without_event = len(ids - {e["data"]["job_id"] for e in mine})

@@ -6,6 +6,7 @@ process and the worker in another, so the worker can be killed mid-job."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -35,7 +36,20 @@ pipelines:
   - name: squeeze
     steps: [{{zstd: {{level: 19}}}}]
     output: {OUT}/slow/{{name}}.zst
+  - name: typed
+    steps: [{{read_csv: {{schema: {{qty: int64}}}}}}, write_parquet]
+    output: {OUT}/typed/{{stem}}.parquet
+  - name: from-parquet
+    steps: [read_parquet, write_csv]
+    output: {OUT}/pq/{{stem}}.csv
+  - name: errors
+    steps: [{{grep: {{pattern: ERROR}}}}, gzip]
+    output: {OUT}/logs/{{name}}.gz
 bindings:
+  - {{bucket: {IN}, prefix: corpus/csv/, pipeline: to-parquet}}
+  - {{bucket: {IN}, prefix: corpus/typed/, pipeline: typed}}
+  - {{bucket: {IN}, prefix: corpus/pq/, pipeline: from-parquet}}
+  - {{bucket: {IN}, prefix: corpus/logs/, pipeline: errors}}
   - {{bucket: {IN}, prefix: a/, suffix: .csv, pipeline: to-parquet}}
   - {{bucket: {IN}, prefix: b/, suffix: .csv, pipeline: to-parquet}}
   - {{bucket: {IN}, prefix: slow/, pipeline: squeeze}}
@@ -134,7 +148,7 @@ def svc(stack: dict[str, str], pg_url: str, tmp_path_factory: pytest.TempPathFac
 def test_apply_wrote_the_bucket_notifications(svc: Services) -> None:
     cfg = s3_client(svc.env).get_bucket_notification_configuration(Bucket=IN)
     rules = sorted(q["Filter"]["Key"]["FilterRules"][0]["Value"] for q in cfg["QueueConfigurations"])
-    assert rules == ["a/", "b/", "slow/"]
+    assert rules == ["a/", "b/", "corpus/csv/", "corpus/logs/", "corpus/pq/", "corpus/typed/", "slow/"]
     assert svc.get("/v1/pipelines")[1][0]["name"] == "to-parquet"
 
 
@@ -242,3 +256,36 @@ def metric(svc: Services, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+ROWS = b"order_id,region,qty\n" + b"".join(b"%d,EU,%d\n" % (i, i * 7919 % 1000) for i in range(50000))
+GZ, ZST = gzip.compress(ROWS), zstandard.ZstdCompressor().compress(ROWS)
+# key, body, expected status, a fragment the error must contain (the place or the cause)
+CORPUS = [
+    ("corpus/csv/ünïcødé näme.csv", CSV, "SUCCEEDED", None),
+    ("corpus/csv/100% + sure (1).csv", CSV, "SUCCEEDED", None),
+    ("corpus/csv/zero-bytes.csv", b"", "FAILED", "empty input"),
+    ("corpus/csv/ragged.csv", b"a,b\n1,2\n3\n", "FAILED", "line 3"),
+    ("corpus/csv/bad-utf8.csv", b"a,b\n1,\xff\xfe\n", "FAILED", "invalid UTF-8"),
+    ("corpus/csv/truncated.csv.gz", GZ[: len(GZ) // 2], "FAILED", "InputFormatError"),
+    ("corpus/csv/truncated.csv.zst", ZST[: len(ZST) // 2], "FAILED", "InputFormatError"),
+    ("corpus/typed/violation.csv", b"qty\n1\n2\nmany\n", "FAILED", 'value "many" is not a valid Int64 in column "qty" (field 1) at line 4'),
+    ("corpus/pq/not-parquet.parquet", b"PAR1 but not really", "FAILED", "not a readable Parquet"),
+    ("corpus/logs/zero-bytes.log", b"", "SUCCEEDED", None),
+]
+
+
+def test_bad_input_corpus_gets_clear_outcomes(svc: Services) -> None:
+    s3 = s3_client(svc.env)
+    for key, data, _, _ in CORPUS:
+        s3.put_object(Bucket=IN, Key=key, Body=data)
+    outcomes = []
+    for key, _, status, fragment in CORPUS:
+        job = svc.finished(key)
+        outcomes.append((key, job["status"], job["attempts"], job["error"]))
+        assert job["status"] == status, (key, job)
+        if status == "FAILED":
+            assert fragment in job["error"] and job["attempts"] == 1, (key, job)  # bad input is not retried
+    alive = {n: p.poll() is None for n, p in svc.procs.items() if n != "worker1"}  # worker1 is killed on purpose
+    assert all(alive.values()), f"a process died: {alive}"
+    print("\n".join(f"{k}: {st} after {n} attempt(s) {e or ''}" for k, st, n, e in outcomes))

@@ -182,7 +182,8 @@ def test_value_violating_declared_schema_is_located(tmp_path):
     data = b"a\n" + b"1\n" * 2000 + b"oops\n"
     with pytest.raises(engine.InputFormatError) as e:
         run(tmp_path, [{"op": "read_csv", "schema": {"a": "int64"}}, {"op": "write_parquet"}], data)
-    assert "oops" in str(e.value) and e.value.line is not None
+    assert "oops" in str(e.value) and 'column "a"' in str(e.value)
+    assert (e.value.line, e.value.column) == (2002, 1)  # the file's own line (header is line 1), 1-based field
 
 
 def test_truncated_gzip(tmp_path):

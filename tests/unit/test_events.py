@@ -30,6 +30,13 @@ def test_minio_record_key_is_url_decoded():
     assert ev.event_time.year == 2026 and ev.event_time.tzinfo is not None
 
 
+def test_zero_byte_object_without_size():
+    rec = s3_record("empty.csv")
+    del rec["s3"]["object"]["size"]  # as MinIO sends it for an empty upload
+    (ev,) = parse_message(json.dumps({"Records": [rec]}).encode()).events
+    assert ev.size == 0
+
+
 def test_aws_records_several_per_message_and_version_id():
     msg = {"Records": [s3_record("a.csv", versionId="v1"), s3_record("b%2Fc.csv", name="ObjectCreated:CompleteMultipartUpload")]}
     evs = parse_message(json.dumps(msg).encode()).events

@@ -88,7 +88,33 @@ pub fn csv(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str) -> Res
         .build_buffered(std::io::BufReader::with_capacity(1 << 20, body))
         .map_err(|e| Error::input(uri, e.to_string()))?;
     let uri = uri.to_string();
-    Ok((schema, Box::new(reader.map(move |r| r.map_err(|e| arrow_input_error(&uri, e))))))
+    let names = schema.clone();
+    Ok((schema, Box::new(reader.map(move |r| r.map_err(|e| csv_error(&uri, &names, e))))))
+}
+
+/// Arrow's "Error while parsing value 'x' as type 'T' for column 0 at line 3" counts columns
+/// and lines from 0 (while its other CSV errors count lines from 1): restate it with the
+/// column's name and 1-based numbers, as every other error here.
+fn csv_error(uri: &str, schema: &Schema, e: arrow::error::ArrowError) -> Error {
+    if let arrow::error::ArrowError::ParseError(msg) = &e {
+        let field = |key: &str, end: &str| -> Option<String> {
+            let start = msg.find(key)? + key.len();
+            Some(msg[start..].split(end).next()?.to_string())
+        };
+        if let (Some(value), Some(ty), Some(col), Some(line)) = (
+            field("parsing value '", "' as type"),
+            field("as type '", "'"),
+            field("for column ", " ").and_then(|c| c.parse::<usize>().ok()),
+            field("at line ", ".").and_then(|l| l.parse::<u64>().ok()),
+        ) {
+            let name = schema.fields().get(col).map(|f| f.name().as_str()).unwrap_or("?");
+            return Error::input(
+                uri,
+                format!("value {value:?} is not a valid {ty} in column {name:?} (field {}) at line {}", col + 1, line + 1),
+            );
+        }
+    }
+    arrow_input_error(uri, e)
 }
 
 /// Arrow reports I/O failures (storage, truncated gzip) inside its own error; unwrap them.

@@ -70,11 +70,12 @@ def run(
     *,
     storage_options: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    memory_bytes: int | None = None,
 ) -> Report:
-    """Run one object through `steps`. Blocks; releases the GIL; raises an EngineError subclass."""
-    raw = json.loads(
-        _engine.run(json.dumps({"steps": steps}), input_uri, output_uri, dict(storage_options or {}), progress)
-    )
+    """Run one object through `steps`. Blocks; releases the GIL; raises an EngineError subclass.
+    `memory_bytes` bounds what grows with the data (aggregate groups): past it, LimitError."""
+    plan = {"steps": steps, "limits": {"memory_bytes": memory_bytes}}
+    raw = json.loads(_engine.run(json.dumps(plan), input_uri, output_uri, dict(storage_options or {}), progress))
     raw["outputs"] = [Output(**o) for o in raw["outputs"]]
     return Report(**raw)
 

@@ -21,6 +21,7 @@ BYTES_IN = Counter("pravah_bytes_processed", "Input bytes read by succeeded jobs
 BYTES_OUT = Counter("pravah_bytes_written", "Output bytes written by succeeded jobs", ["pipeline"], registry=REGISTRY)
 INGESTED = Counter("pravah_ingest_events", "Object events seen by ingest, by outcome", ["outcome"], registry=REGISTRY)
 INGEST_LAG = Gauge("pravah_ingest_lag_messages", "Messages behind the end of the object topic, per partition", ["partition"], registry=REGISTRY)
+LIMITS = Counter("pravah_limit_exceeded", "Jobs failed by one of their pipeline's limits", ["pipeline", "limit"], registry=REGISTRY)
 PUBLISHED = Counter("pravah_events_published", "Completion events published by the relay", registry=REGISTRY)
 
 

@@ -11,12 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError
 
 from pravah import engine
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PLACEHOLDERS = {"bucket", "key", "dir", "name", "stem", "ext", "pipeline", "date", "job"}
+
+
+class Limits(BaseModel):
+    """Per-pipeline limits; each one passed fails the job with a LimitError naming it (not
+    retried) and counts in pravah_limit_exceeded_total."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_input_bytes: ByteSize | None = Field(None, description='Largest input accepted, e.g. "10GB".')
+    timeout_seconds: float | None = Field(None, gt=0, description="Longest engine run; the run is cancelled past it.")
+    memory_bytes: ByteSize | None = Field(None, description='Engine budget for what grows with the data (aggregate groups), e.g. "512MiB".')
+    max_outputs: int = Field(1, ge=1, description="Most outputs one job may write.")
 
 
 class Pipeline(BaseModel):
@@ -27,6 +39,7 @@ class Pipeline(BaseModel):
     steps: list[dict[str, Any]] = Field(min_length=1)
     output: str = Field(min_length=1, description="bucket/key template, e.g. outbox/{pipeline}/{stem}.parquet")
     retries: int = Field(2, ge=0, le=20)
+    limits: Limits = Limits()
 
     @property
     def version(self) -> str:

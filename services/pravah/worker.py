@@ -100,14 +100,23 @@ class Worker:
         pipeline = await self.registry.pipeline(job.pipeline, job.pipeline_version)
         if pipeline is None:
             return jobs.Outcome(False, error=f"pipeline {job.pipeline} version {job.pipeline_version} was never applied")
+        limits = pipeline.limits
+        if limits.max_input_bytes is not None and job.size > limits.max_input_bytes:
+            return self._limit(job, "max_input_bytes", f"input is {job.size:,} bytes, over limits.max_input_bytes ({limits.max_input_bytes:,})")
         lost = threading.Event()
+        deadline = time.monotonic() + limits.timeout_seconds if limits.timeout_seconds else None
+
+        def keep_going(_progress: object) -> bool:
+            return not lost.is_set() and (deadline is None or time.monotonic() < deadline)
+
         call = partial(
             engine.run,
             pipeline.steps,
             self.store.uri(job.bucket, job.key),
             self.store.uri(job.output_bucket, job.output_key),
             storage_options=self.store.options,
-            progress=lambda _p: not lost.is_set(),
+            progress=keep_going,
+            memory_bytes=limits.memory_bytes,
         )
         result: dict[str, object] = {}
 
@@ -135,6 +144,17 @@ class Worker:
                 result["error"] = e
             tg.cancel_scope.cancel()
         if "report" in result:
-            return jobs.Outcome(True, report=result["report"].as_dict())  # type: ignore[union-attr]
+            report = result["report"].as_dict()  # type: ignore[union-attr]
+            if len(report["outputs"]) > limits.max_outputs:
+                return self._limit(job, "max_outputs", f"wrote {len(report['outputs'])} outputs, over limits.max_outputs ({limits.max_outputs})")
+            return jobs.Outcome(True, report=report)
         err = result["error"]
+        if isinstance(err, engine.CancelledError) and deadline is not None and time.monotonic() >= deadline and not lost.is_set():
+            return self._limit(job, "timeout_seconds", f"cancelled after limits.timeout_seconds ({limits.timeout_seconds:g} s)")
+        if isinstance(err, engine.LimitError):
+            metrics.LIMITS.labels(job.pipeline, "engine").inc()
         return jobs.Outcome(False, error=f"{type(err).__name__}: {err}", retryable=not isinstance(err, PERMANENT))
+
+    def _limit(self, job: Job, name: str, message: str) -> jobs.Outcome:
+        metrics.LIMITS.labels(job.pipeline, name).inc()
+        return jobs.Outcome(False, error=f"LimitError: {message}", retryable=False)

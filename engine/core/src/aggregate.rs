@@ -52,10 +52,26 @@ pub struct Aggregator {
     accs: Vec<Acc>,
     schema: SchemaRef,
     max_groups: usize,
+    memory_budget: Option<u64>,
+    /// Estimated bytes held for the groups: each key twice (map and order), map overhead, and
+    /// one slot per accumulator.
+    held: u64,
 }
 
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{:.1} KiB", b as f64 / 1024.0),
+    }
+}
+
+/// Bytes per group besides its key: hash map entry and box headers, accumulator slots.
+const GROUP_OVERHEAD: u64 = 64;
+const SLOT: u64 = 24;
+
 impl Aggregator {
-    pub fn new(step: usize, spec: &Aggregate, input: &Schema) -> Result<Aggregator> {
+    pub fn new(step: usize, spec: &Aggregate, input: &Schema, memory_budget: Option<u64>) -> Result<Aggregator> {
         let col = |name: &str| {
             input.index_of(name).map_err(|_| {
                 Error::plan(step, format!("aggregate: unknown column {name:?}; columns are: {}", column_names(input)))
@@ -86,6 +102,8 @@ impl Aggregator {
             accs,
             schema: Arc::new(Schema::new(fields)),
             max_groups: spec.max_groups,
+            memory_budget,
+            held: 0,
         })
     }
 
@@ -163,6 +181,16 @@ impl Aggregator {
                         return Err(Error::Limit(format!(
                             "aggregate: more than {} distinct groups (max_groups); raise max_groups or aggregate on fewer keys",
                             self.max_groups
+                        )));
+                    }
+                    self.held += 2 * key.len() as u64 + GROUP_OVERHEAD + SLOT * self.accs.len() as u64;
+                    if let Some(budget) = self.memory_budget.filter(|&b| self.held > b) {
+                        return Err(Error::Limit(format!(
+                            "aggregate: {} groups need about {}, over the memory budget of {} (limits.memory_bytes); \
+                             raise it or aggregate on fewer keys",
+                            self.order.len() + 1,
+                            human(self.held),
+                            human(budget)
                         )));
                     }
                     let id = self.order.len() as u32;
@@ -402,7 +430,7 @@ mod tests {
     fn group_by_region() {
         let s = spec(r#"{"op":"aggregate","by":["region"],"aggs":[{"fn":"count"},{"fn":"count","column":"qty"},{"fn":"sum","column":"qty"},{"fn":"mean","column":"price"},{"fn":"max","column":"price","as":"top"},{"fn":"min","column":"qty"}]}"#);
         let b = batch();
-        let mut agg = Aggregator::new(1, &s, &b.schema()).unwrap();
+        let mut agg = Aggregator::new(1, &s, &b.schema(), None).unwrap();
         agg.update(&b).unwrap();
         agg.update(&b).unwrap();
         let out = &agg.finish().unwrap()[0];
@@ -422,7 +450,7 @@ mod tests {
     #[test]
     fn global_aggregate_of_nothing_is_one_row() {
         let s = spec(r#"{"op":"aggregate","aggs":[{"fn":"count"},{"fn":"sum","column":"qty"}]}"#);
-        let mut agg = Aggregator::new(1, &s, &batch().schema()).unwrap();
+        let mut agg = Aggregator::new(1, &s, &batch().schema(), None).unwrap();
         let out = agg.finish().unwrap();
         assert_eq!(out[0].num_rows(), 1);
         assert!(out[0].column(1).is_null(0));
@@ -431,13 +459,19 @@ mod tests {
     #[test]
     fn too_many_groups_is_a_limit_error() {
         let s = spec(r#"{"op":"aggregate","by":["qty"],"aggs":[{"fn":"count"}],"max_groups":2}"#);
-        let mut agg = Aggregator::new(1, &s, &batch().schema()).unwrap();
+        let mut agg = Aggregator::new(1, &s, &batch().schema(), None).unwrap();
         assert!(matches!(agg.update(&batch()), Err(Error::Limit(_))));
+        let s = spec(r#"{"op":"aggregate","by":["qty"],"aggs":[{"fn":"count"}]}"#);
+        let mut agg = Aggregator::new(1, &s, &batch().schema(), Some(100)).unwrap();
+        match agg.update(&batch()) {
+            Err(Error::Limit(m)) => assert!(m.contains("memory budget"), "{m}"),
+            other => panic!("expected a memory limit, got {:?}", other.err()),
+        }
     }
 
     #[test]
     fn sum_of_strings_is_a_plan_error() {
         let s = spec(r#"{"op":"aggregate","aggs":[{"fn":"sum","column":"region"}]}"#);
-        assert!(matches!(Aggregator::new(1, &s, &batch().schema()), Err(Error::Plan { .. })));
+        assert!(matches!(Aggregator::new(1, &s, &batch().schema(), None), Err(Error::Plan { .. })));
     }
 }

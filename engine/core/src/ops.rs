@@ -10,7 +10,7 @@ use arrow::record_batch::RecordBatch;
 use crate::aggregate::Aggregator;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::plan::Step;
+use crate::plan::{Limits, Step};
 use crate::read::column_names;
 use crate::types::{parse_type, TYPE_NAMES};
 
@@ -31,7 +31,7 @@ fn index(step: usize, op: &str, schema: &Schema, name: &str) -> Result<usize> {
 
 impl Op {
     /// Compile `step` (index `i` in the plan) against `input`; returns the op and its output schema.
-    pub fn compile(i: usize, step: &Step, input: SchemaRef) -> Result<(Op, SchemaRef)> {
+    pub fn compile(i: usize, step: &Step, input: SchemaRef, limits: &Limits) -> Result<(Op, SchemaRef)> {
         Ok(match step {
             Step::Filter { r#where } => {
                 let expr = Expr::compile(r#where, &input)?;
@@ -91,7 +91,7 @@ impl Op {
                 (Op::Derive { expr, replace, schema: schema.clone() }, schema)
             }
             Step::Aggregate(spec) => {
-                let agg = Aggregator::new(i, spec, &input)?;
+                let agg = Aggregator::new(i, spec, &input, limits.memory_bytes)?;
                 let schema = agg.schema();
                 (Op::Aggregate(Box::new(agg)), schema)
             }

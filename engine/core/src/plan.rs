@@ -11,6 +11,19 @@ use crate::error::{Error, Result};
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Limits the engine enforces for one run (the pipeline's `limits`); a limit passed is a
+/// `LimitError`, never an out-of-memory kill.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Budget for what grows with the data: aggregate's groups (the streaming steps are
+    /// bounded by design). None = only `max_groups` applies.
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

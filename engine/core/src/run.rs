@@ -163,7 +163,7 @@ fn run_table(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Re
     for (i, step) in plan.steps.iter().enumerate().skip(1) {
         match step.kind() {
             Kind::TableOp => {
-                let (op, out) = Op::compile(i, step, schema)?;
+                let (op, out) = Op::compile(i, step, schema, &plan.limits)?;
                 ops.push(op);
                 schema = out;
             }

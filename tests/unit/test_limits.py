@@ -1,0 +1,68 @@
+"""Per-pipeline limits, enforced by the worker and the engine: each fails the job at once
+with a LimitError naming the limit, and counts in pravah_limit_exceeded_total."""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import pytest
+
+from pravah import jobs, metrics, registry
+from pravah.db.models import Job
+from pravah.db.session import make_engine, migrate, sessions
+from pravah.events import ObjectEvent
+from pravah.pipelines import validate
+from pravah.routing import Route
+from pravah.settings import WorkerSettings
+from pravah.storage import LocalStore
+from pravah.worker import Worker
+
+CASES = {
+    "too-big": ("[read_csv, write_parquet]", "{max_input_bytes: 1KB}", b"a\n" + b"1\n" * 2000,
+                "input is 4,002 bytes, over limits.max_input_bytes (1,000)", "max_input_bytes"),
+    "too-slow": ("[{zstd: {level: 19}}]", "{timeout_seconds: 0.3}", base64.b64encode(os.urandom(3_000_000)),
+                 "cancelled after limits.timeout_seconds (0.3 s)", "timeout_seconds"),
+    "too-many-groups": ("[read_csv, {aggregate: {by: [k], aggs: [{fn: count}]}}, write_csv]", '{memory_bytes: "64KiB"}',
+                        b"k\n" + b"".join(b"key-%d\n" % i for i in range(5000)), "over the memory budget of 64.0 KiB", "engine"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_limit_fails_the_job_with_its_name(tmp_path: Path, name: str) -> None:
+    steps, limits, data, message, label = CASES[name]
+    doc = validate(__import__("yaml").safe_load(f"""
+pipelines:
+  - {{name: {name}, steps: {steps}, output: "out/{{stem}}.out", limits: {limits}, retries: 3}}
+bindings:
+  - {{bucket: in, pipeline: {name}}}
+"""))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.csv").write_bytes(data)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    migrate(url)
+    before = metrics.LIMITS.labels(name, label)._value.get()
+
+    async def go() -> Job:
+        eng = make_engine(url)
+        s = sessions(eng)
+        async with s() as session:
+            await registry.apply(session, doc, "t")
+            ev = ObjectEvent(bucket="in", key="x.csv", size=len(data), etag="e", event_time=datetime.now(UTC))
+            job_id = await jobs.create_job(session, ev, Route(doc.bindings[0], doc.pipelines[0]))
+            await session.commit()
+        worker = Worker(s, registry.Registry(s), LocalStore(tmp_path), WorkerSettings())
+        assert await worker.run_one()
+        async with s() as session:
+            job = await session.get(Job, job_id)
+        await eng.dispose()
+        return job
+
+    job = anyio.run(go)
+    assert job.status == "FAILED" and job.attempts == 1, job.error  # a limit is not retried
+    assert job.error.startswith("LimitError") and message in job.error, job.error
+    assert metrics.LIMITS.labels(name, label)._value.get() == before + 1
+    assert not (tmp_path / "out" / "x.out").exists()

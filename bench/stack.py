@@ -43,9 +43,15 @@ pipelines:
   - name: bench-parquet
     steps: [read_csv, write_parquet]
     output: {OUT}/{{stem}}.parquet
+  - name: bench-fails
+    steps: [gzip]
+    output: "{{pipeline}}-nowhere-{RUN}/{{name}}.gz"   # a bucket that does not exist: StorageError, retried
+    retries: 3
 bindings:
   - {{bucket: {IN}, prefix: up/, pipeline: bench-parquet}}
   - {{bucket: {IN}, prefix: replay/, pipeline: bench-parquet}}
+  - {{bucket: {IN}, prefix: good/, pipeline: bench-parquet}}
+  - {{bucket: {IN}, prefix: bad/, pipeline: bench-fails}}
 """
 CSV = b"order_id,region,qty\n" + b"".join(f"{i},EU,{i % 7}\n".encode() for i in range(100))
 
@@ -199,6 +205,55 @@ def bench_latency(env: dict[str, str], files: int, logs: Path) -> list[str]:
     ]
 
 
+def bench_isolation(env: dict[str, str], n: int, flood: int, logs: Path) -> list[str]:
+    """Latency of a healthy pipeline (job created → finished) alone, then with a flood of jobs
+    of a pipeline that always fails with a retried error."""
+    ienv = {**env, "PRAVAH_WORKER__BACKOFF_SECONDS": "0.5"}
+    front = serve(ienv, "api,ingest,relay", logs / "iso-front.log")
+    worker = serve(ienv, "worker", logs / "iso-worker.log")
+    db = env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
+    client = s3(env)
+
+    def latencies(prefix: str, count: int) -> list[float]:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            got = psql(env, f"SELECT extract(epoch FROM finished_at - created_at) * 1000 FROM jobs WHERE key LIKE '{prefix}%' "
+                            "AND status = 'SUCCEEDED'", db).split()
+            if len(got) >= count:
+                return [float(x) for x in got]
+            time.sleep(0.5)
+        raise RuntimeError(f"{prefix}: not all jobs finished")
+
+    def good(prefix: str) -> None:
+        for i in range(n):
+            client.put_object(Bucket=IN, Key=f"{prefix}{i:04d}.csv", Body=CSV)
+            time.sleep(0.1)
+
+    try:
+        wait_http(f"http://127.0.0.1:{env['PRAVAH_API__PORT']}/readyz")
+        good("good/alone/")
+        alone = latencies("good/alone/", n)
+        for i in range(flood):
+            client.put_object(Bucket=IN, Key=f"bad/{i:04d}.txt", Body=b"x\n")
+        good("good/flood/")
+        flooded = latencies("good/flood/", n)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            failed = int(psql(env, "SELECT count(*) FROM jobs WHERE key LIKE 'bad/%' AND status = 'FAILED'", db) or 0)
+            if failed >= flood:
+                break
+            time.sleep(0.5)
+        attempts = psql(env, "SELECT min(attempts), max(attempts) FROM jobs WHERE key LIKE 'bad/%'", db)
+    finally:
+        stop(front, worker)
+    return [
+        f"| isolation: healthy pipeline alone, {n} jobs (created → finished) | p50 {pct(alone, 50):.0f} ms · "
+        f"p95 {pct(alone, 95):.0f} ms · max {max(alone):.0f} ms | — |",
+        f"| … with {flood} jobs of an always-failing pipeline (retries 3, StorageError) | p50 {pct(flooded, 50):.0f} ms · "
+        f"p95 {pct(flooded, 95):.0f} ms · max {max(flooded):.0f} ms; failing jobs: {failed} FAILED, attempts {attempts.replace('|', '–')} | — |",
+    ]
+
+
 def bench_ingest(env: dict[str, str], n: int, logs: Path) -> list[str]:
     from aiokafka import AIOKafkaProducer
 
@@ -302,7 +357,9 @@ def main() -> None:
     ap.add_argument("--api-rows", type=int, default=1_000_000)
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--only", default="latency,ingest,api")
+    ap.add_argument("--isolation-jobs", type=int, default=100)
+    ap.add_argument("--flood", type=int, default=200)
+    ap.add_argument("--only", default="latency,isolation,ingest,api")
     ap.add_argument("--out", type=Path, default=HERE / "results-stack.md")
     a = ap.parse_args()
     stack_env = services.up()
@@ -319,6 +376,8 @@ def main() -> None:
         only = a.only.split(",")
         if "latency" in only:
             rows += bench_latency(env, a.files, logs)
+        if "isolation" in only:
+            rows += bench_isolation(env, a.isolation_jobs, a.flood, logs)
         if "ingest" in only:
             rows += bench_ingest(env, a.replay, logs)
         if "api" in only:

@@ -81,8 +81,18 @@ async def claim(session: AsyncSession, owner: str, lease: timedelta) -> Job | No
     for _ in range(5):
         # PostgreSQL: SKIP LOCKED lets concurrent workers pick different rows without waiting;
         # SQLite ignores it and the conditional UPDATE below is what keeps the claim single.
-        pick = select(Job.id, Job.status).where(runnable).order_by(Job.next_attempt_at).limit(1)
-        row = (await session.execute(pick.with_for_update(skip_locked=True))).first()
+        # First attempts and take-overs before retries (each oldest due first): a pipeline whose
+        # jobs keep failing cannot crowd out fresh work; its retries wait for a free slot.
+        row = None
+        first = or_(
+            and_(Job.status == Status.PENDING, Job.next_attempt_at <= t, Job.attempts == 0),
+            and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
+        )
+        for cond in (first, runnable):
+            pick = select(Job.id, Job.status).where(cond).order_by(Job.next_attempt_at).limit(1)
+            row = (await session.execute(pick.with_for_update(skip_locked=True))).first()
+            if row is not None:
+                break
         if row is None:
             return None
         taken = await session.execute(

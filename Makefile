@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-rust test-py stack stack-down stack-status chaos bench bench-stack clean
+.PHONY: help setup build run test test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -47,6 +47,11 @@ stack-status: ## Where each service listens, and whether it is up
 
 chaos: setup ## Chaos run on the real stack: 2,000 uploads while processes are killed and Kafka/PostgreSQL restart
 	$(BIN)/python tests/services/chaos.py --files 2000
+
+FUZZ_SECONDS ?= 600
+fuzz: setup ## Fuzz the CSV reader, expressions, decompressors (cargo-fuzz) and the event/YAML parsers (hypothesis), FUZZ_SECONDS each
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	$(BIN)/python scripts/fuzz.py --seconds $(FUZZ_SECONDS)
 
 bench: setup ## Benchmarks side by side with peers (prints one table)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench

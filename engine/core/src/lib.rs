@@ -5,6 +5,7 @@ mod aggregate;
 mod codec;
 mod error;
 pub mod expr;
+pub mod fuzzing;
 mod ops;
 pub mod plan;
 mod read;

@@ -1,0 +1,36 @@
+//! Replays the committed fuzz corpora (engine/fuzz/corpus/<target>/*) through the same entry
+//! points the fuzz targets use: every input must come back as Ok or Err, never a panic.
+
+use std::path::Path;
+
+fn each(target: &str, f: impl Fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        f(&data);
+        n += 1;
+    }
+    assert!(n > 0, "empty corpus {}", dir.display());
+    n
+}
+
+#[test]
+fn csv_corpus() {
+    each("csv", |d| drop(pravah_core::fuzzing::csv(d)));
+}
+
+#[test]
+fn expression_corpus() {
+    each("expression", |d| {
+        if let Ok(text) = std::str::from_utf8(d) {
+            drop(pravah_core::fuzzing::expression(text));
+        }
+    });
+}
+
+#[test]
+fn decompress_corpus() {
+    each("decompress", |d| drop(pravah_core::fuzzing::decompress(d)));
+}

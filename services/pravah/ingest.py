@@ -16,6 +16,9 @@ from pravah.routing import OutputKeyError, Router
 
 log = logging.getLogger("pravah.ingest")
 
+# S3 and EventBridge cap an event at 256 KB; anything larger is not an object event.
+MAX_EVENT_BYTES = 256 * 1024
+
 
 @dataclass
 class IngestStats:
@@ -66,6 +69,9 @@ async def ingest_messages(sessions: async_sessionmaker, router: Router, messages
     events: list[ObjectEvent] = []
     dead: list[DeadLetter] = []
     for i, raw in enumerate(messages):
+        if len(raw) > MAX_EVENT_BYTES:
+            dead.append(DeadLetter(i, raw, f"payload of {len(raw):,} bytes is over the {MAX_EVENT_BYTES:,}-byte limit for one event message"))
+            continue
         try:
             parsed = parse_message(raw)
         except EventFormatError as e:

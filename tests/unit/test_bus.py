@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 from faststream.kafka import TestKafkaBroker
@@ -41,7 +42,7 @@ def test_handler_creates_jobs_once_and_dead_letters_bad_payloads(tmp_path: Path)
         dead: list[tuple[bytes, dict]] = []
 
         @broker.subscriber(cfg.dead_letter_topic)
-        async def dlq(body: bytes, msg: bus.KafkaMessage) -> None:
+        async def dlq(body: Any, msg: bus.KafkaMessage) -> None:
             dead.append((msg.body, msg.headers))
 
         good = json.dumps({"Records": [record("a%2Fone.csv"), record("b%2Funbound.csv")]}).encode()
@@ -49,8 +50,10 @@ def test_handler_creates_jobs_once_and_dead_letters_bad_payloads(tmp_path: Path)
             await br.publish(good, cfg.object_topic)
             await br.publish(good, cfg.object_topic)  # redelivered
             await br.publish(b"{truncated", cfg.object_topic)
-        assert (stats.created, stats.duplicates, stats.unrouted, stats.dead) == (1, 1, 2, 1)
+            await br.publish(b" " * 300_000 + good, cfg.object_topic)  # valid JSON, but oversized
+        assert (stats.created, stats.duplicates, stats.unrouted, stats.dead) == (1, 1, 2, 2)
         assert dead[0][0] == b"{truncated" and "not JSON" in dead[0][1]["pravah-reason"]
+        assert "payload of 300,313 bytes" in dead[1][1]["pravah-reason"] and "over the 262,144-byte limit" in dead[1][1]["pravah-reason"]
         await eng.dispose()
 
     anyio.run(go)

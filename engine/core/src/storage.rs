@@ -2,10 +2,10 @@
 //! read-ahead, and a blocking `Write` over a multipart upload. Both hold a bounded number of
 //! blocks in memory whatever the object size.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
@@ -55,6 +55,30 @@ impl std::fmt::Debug for Location {
     }
 }
 
+/// One S3 client per (bucket, options), kept for the process: its connection pool then
+/// survives from one job to the next (a new client per job cost ~10 ms on loopback).
+fn s3_store(uri: &str, bucket: &str, options: &Options) -> Result<Arc<dyn ObjectStore>> {
+    type Cache = Mutex<HashMap<(String, Options), Arc<dyn ObjectStore>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (bucket.to_string(), options.clone());
+    if let Some(store) = cache.lock().expect("store cache").get(&key) {
+        return Ok(store.clone());
+    }
+    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+    for (k, v) in options {
+        let key = k.parse().map_err(|e| Error::storage(uri, format!("storage option {k:?}: {e}")))?;
+        builder = builder.with_config(key, v);
+    }
+    let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(|e| Error::storage(uri, e))?);
+    let mut cache = cache.lock().expect("store cache");
+    if cache.len() >= 64 {
+        cache.clear(); // rotating credentials make new keys; never grow without bound
+    }
+    cache.insert(key, store.clone());
+    Ok(store)
+}
+
 impl Location {
     /// `s3://bucket/key`, `file:///abs/path` or a plain filesystem path.
     pub fn parse(uri: &str, options: &Options) -> Result<Location> {
@@ -62,14 +86,9 @@ impl Location {
             let (bucket, key) = rest
                 .split_once('/')
                 .ok_or_else(|| Error::storage(uri, "expected s3://bucket/key"))?;
-            let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
-            for (k, v) in options {
-                let key = k.parse().map_err(|e| Error::storage(uri, format!("storage option {k:?}: {e}")))?;
-                builder = builder.with_config(key, v);
-            }
-            let store = builder.build().map_err(|e| Error::storage(uri, e))?;
+            let store = s3_store(uri, bucket, options)?;
             let path = Path::parse(key).map_err(|e| Error::storage(uri, e))?;
-            return Ok(Location { uri: uri.to_string(), store: Arc::new(store), path });
+            return Ok(Location { uri: uri.to_string(), store, path });
         }
         if uri.contains("://") && !uri.starts_with("file://") {
             return Err(Error::storage(uri, "unsupported scheme (use s3://, file:// or a path)"));

@@ -67,12 +67,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def psql(env: dict[str, str], sql: str, db: str = "postgres") -> str:
-    port = env["PRAVAH_DATABASE_URL"].rsplit(":", 1)[1].split("/")[0]
-    return subprocess.run([str(services.pg_bindir() / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "pravah", "-d", db,
-                           "-tAc", sql], check=True, capture_output=True, text=True).stdout.strip()
-
-
 def serve(env: dict[str, str], role: str, log: Path) -> subprocess.Popen:
     with log.open("ab") as f:
         return subprocess.Popen([str(PRAVAH), "serve", role], env=env, stdout=f, stderr=f)
@@ -86,15 +80,6 @@ def stop(*procs: subprocess.Popen) -> None:
             p.wait(15)
         except subprocess.TimeoutExpired:
             p.kill()
-
-
-def s3(env: dict[str, str]):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", endpoint_url=env["PRAVAH_S3__ENDPOINT"], aws_access_key_id=env["PRAVAH_S3__ACCESS_KEY"],
-                        aws_secret_access_key=env["PRAVAH_S3__SECRET_KEY"], region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}))
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -153,7 +138,7 @@ def bench_latency(env: dict[str, str], files: int, logs: Path) -> list[str]:
         wait_http(f"http://127.0.0.1:{env['PRAVAH_API__PORT']}/readyz")
         listener.start()
         listener.ready.wait(60)
-        client = s3(env)
+        client = services.s3_client()
         for i in range(5):  # warm-up: connections, first job, topic metadata
             client.put_object(Bucket=IN, Key=f"up/warm-{i}.csv", Body=CSV)
         time.sleep(3)
@@ -174,7 +159,7 @@ def bench_latency(env: dict[str, str], files: int, logs: Path) -> list[str]:
         burst = {f"{IN}/up/b{i:05d}.csv": i for i in range(files)}
 
         def upload(part: list[str]) -> None:
-            c = s3(env)
+            c = services.s3_client()
             for k in part:
                 c.put_object(Bucket=IN, Key=k.split("/", 1)[1], Body=CSV)
 
@@ -212,12 +197,12 @@ def bench_isolation(env: dict[str, str], n: int, flood: int, logs: Path) -> list
     front = serve(ienv, "api,ingest,relay", logs / "iso-front.log")
     worker = serve(ienv, "worker", logs / "iso-worker.log")
     db = env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
-    client = s3(env)
+    client = services.s3_client()
 
     def latencies(prefix: str, count: int) -> list[float]:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            got = psql(env, f"SELECT extract(epoch FROM finished_at - created_at) * 1000 FROM jobs WHERE key LIKE '{prefix}%' "
+            got = services.psql(f"SELECT extract(epoch FROM finished_at - created_at) * 1000 FROM jobs WHERE key LIKE '{prefix}%' "
                             "AND status = 'SUCCEEDED'", db).split()
             if len(got) >= count:
                 return [float(x) for x in got]
@@ -239,11 +224,11 @@ def bench_isolation(env: dict[str, str], n: int, flood: int, logs: Path) -> list
         flooded = latencies("good/flood/", n)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            failed = int(psql(env, "SELECT count(*) FROM jobs WHERE key LIKE 'bad/%' AND status = 'FAILED'", db) or 0)
+            failed = int(services.psql("SELECT count(*) FROM jobs WHERE key LIKE 'bad/%' AND status = 'FAILED'", db) or 0)
             if failed >= flood:
                 break
             time.sleep(0.5)
-        attempts = psql(env, "SELECT min(attempts), max(attempts) FROM jobs WHERE key LIKE 'bad/%'", db)
+        attempts = services.psql("SELECT min(attempts), max(attempts) FROM jobs WHERE key LIKE 'bad/%'", db)
     finally:
         stop(front, worker)
     return [
@@ -279,7 +264,7 @@ def bench_ingest(env: dict[str, str], n: int, logs: Path) -> list[str]:
     t0 = time.monotonic()
     proc = serve(ienv, "ingest", logs / "ingest.log")
     db = env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
-    count = lambda: int(psql(env, f"SELECT count(*) FROM jobs WHERE key LIKE 'replay/%'", db))  # noqa: E731
+    count = lambda: int(services.psql(f"SELECT count(*) FROM jobs WHERE key LIKE 'replay/%'", db))  # noqa: E731
     first = None
     try:
         deadline = time.monotonic() + 600
@@ -303,7 +288,7 @@ def bench_api(env: dict[str, str], rows: int, clients: int, seconds: float, logs
     import httpx
 
     db = env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
-    psql(env, f"""
+    services.psql(f"""
         INSERT INTO jobs (id, bucket, key, object_version, etag, size, pipeline, pipeline_version, status, attempts,
                           max_attempts, output_bucket, output_key, log, next_attempt_at, created_at, updated_at, finished_at)
         SELECT md5('api' || g), '{IN}', 'api/' || g || '.csv', md5(g::text), md5(g::text), 100, 'bench-parquet', 'v1',
@@ -364,7 +349,7 @@ def main() -> None:
     a = ap.parse_args()
     stack_env = services.up()
     db = f"pravah_bench_{RUN}"
-    psql(stack_env, f"CREATE DATABASE {db}")
+    services.psql(f"CREATE DATABASE {db}")
     logs = HERE / "data" / f"stack-{RUN}"
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **stack_env, "PRAVAH_DATABASE_URL": stack_env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{db}",
@@ -383,7 +368,7 @@ def main() -> None:
         if "api" in only:
             rows += bench_api(env, a.api_rows, a.clients, a.seconds, logs)
     finally:
-        psql(stack_env, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        services.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     head = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; {date.today()}; MinIO, Kafka (KRaft), PostgreSQL on "
             "127.0.0.1, started by scripts/stack.py; load generators on the same 2 cores.",
             f"Command: `python bench/stack.py --files {a.files} --replay {a.replay} --api-rows {a.api_rows} "

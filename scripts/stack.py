@@ -299,6 +299,22 @@ def settings(p: dict[str, int]) -> dict[str, str]:
     }
 
 
+def psql(sql: str, db: str = "postgres") -> str:
+    """Run one statement on the stack's PostgreSQL; its output, unaligned."""
+    exe = str(pg_bindir() / "psql")
+    return sh([exe, "-h", "127.0.0.1", "-p", str(ports()["postgres"]), "-U", "pravah", "-d", db, "-tAc", sql]).stdout.strip()
+
+
+def s3_client():
+    """A boto3 client for the stack's MinIO (boto3 comes with the project's virtualenv)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports()['minio']}", aws_access_key_id=MINIO_USER,
+                        aws_secret_access_key=MINIO_PASSWORD, region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}))
+
+
 def up() -> dict[str, str]:
     STATE.mkdir(parents=True, exist_ok=True)
     p = ports()

@@ -8,11 +8,11 @@ import logging
 import anyio
 import uvicorn
 
-from pravah import pipelines, registry
+from pravah import pipelines, registry, relay
 from pravah.api.app import create_app
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.ingest import IngestStats, ingest
-from pravah.relay import JsonLinesSink, relay_once
+from pravah.relay import JsonLinesSink
 from pravah.routing import Router
 from pravah.settings import Settings
 from pravah.storage import LocalStore
@@ -54,11 +54,6 @@ class Embedded:
                 await ingest(self.sessions, self.router, events, self.stats)
             await anyio.sleep(self.settings.watcher.poll_seconds)
 
-    async def relay(self) -> None:
-        while True:
-            if not await relay_once(self.sessions, self.sink):
-                await anyio.sleep(0.2)
-
     async def serve_api(self) -> None:
         cfg = uvicorn.Config(
             create_app(self.sessions), host=self.settings.api.host, port=self.settings.api.port, log_level="warning", lifespan="off"
@@ -72,7 +67,7 @@ class Embedded:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.watch)
                 tg.start_soon(self.worker.serve)
-                tg.start_soon(self.relay)
+                tg.start_soon(relay.serve, self.sessions, self.sink, self.settings.db_url, 0.2)
                 if self.settings.api.port:
                     tg.start_soon(self.serve_api)
         finally:

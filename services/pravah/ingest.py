@@ -29,6 +29,12 @@ class IngestStats:
     skipped: int = 0  # removals, test events, other event kinds
     dead: int = 0  # malformed payloads sent to the dead-letter topic
 
+    def add(self, outcome: str, n: int = 1) -> None:
+        """Count `n` events under `outcome` (a field name) here and in /metrics."""
+        if n:
+            setattr(self, outcome, getattr(self, outcome) + n)
+            metrics.INGESTED.labels(outcome).inc(n)
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -39,28 +45,23 @@ class DeadLetter:
 
 async def ingest(sessions: async_sessionmaker, router: Router, events: list[ObjectEvent], stats: IngestStats) -> None:
     """Create jobs for `events` in one transaction; durable when this returns."""
-    before = (stats.created, stats.duplicates, stats.unrouted, stats.rejected)
     t = jobs.now()
     rows = []
     for ev in events:
         route = router.route(ev)
         if route is None:
-            stats.unrouted += 1
+            stats.add("unrouted")
             continue
         try:
             rows.append(jobs.job_row(ev, route, t))
         except OutputKeyError:
-            stats.rejected += 1
+            stats.add("rejected")
     if rows:
         async with sessions() as s:
             created = await jobs.create_jobs(s, rows)
             await s.commit()
-        stats.created += len(created)
-        stats.duplicates += len(rows) - len(created)
-    for outcome, n in (("created", stats.created - before[0]), ("duplicate", stats.duplicates - before[1]),
-                       ("unrouted", stats.unrouted - before[2]), ("rejected", stats.rejected - before[3])):
-        if n:
-            metrics.INGESTED.labels(outcome).inc(n)
+        stats.add("created", len(created))
+        stats.add("duplicates", len(rows) - len(created))
 
 
 async def ingest_messages(sessions: async_sessionmaker, router: Router, messages: list[bytes], stats: IngestStats) -> list[DeadLetter]:
@@ -77,13 +78,11 @@ async def ingest_messages(sessions: async_sessionmaker, router: Router, messages
         except EventFormatError as e:
             dead.append(DeadLetter(i, raw, str(e)))
             continue
-        stats.skipped += parsed.skipped
+        stats.add("skipped", parsed.skipped)
         events.extend(parsed.events)
     if events:
         await ingest(sessions, router, events, stats)
-    stats.dead += len(dead)
-    if dead:
-        metrics.INGESTED.labels("dead_letter").inc(len(dead))
+    stats.add("dead", len(dead))
     return dead
 
 
@@ -93,7 +92,7 @@ class LiveRouter:
 
     def __init__(self, sessions: async_sessionmaker, ttl: float = 2.0):
         self.sessions, self.ttl = sessions, ttl
-        self._router: Router | None = None
+        self._router = Router(Document())  # until the first apply: nothing is bound
         self._doc_id: int | None = None
         self._checked = 0.0
 
@@ -105,4 +104,4 @@ class LiveRouter:
             if current is not None and current[0] != self._doc_id:
                 self._doc_id, self._router = current[0], Router(current[1])
                 log.info("routing by applied document %s", self._doc_id)
-        return self._router or Router(Document())
+        return self._router

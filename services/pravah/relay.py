@@ -4,13 +4,18 @@ between the two publishes again, with the same event id."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Protocol
 
+import anyio
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from pravah import jobs
+from pravah.db.wakeup import OUTBOX, Wakeup
+
+log = logging.getLogger("pravah.relay")
 
 
 class JsonLinesSink:
@@ -40,3 +45,21 @@ async def relay_once(sessions: async_sessionmaker, sink: Sink) -> int:
         await sink.publish([r.payload for r in rows])
         await jobs.mark_published(s, [r.id for r in rows])
         return len(rows)
+
+
+async def serve(sessions: async_sessionmaker, sink: Sink, db_url: str, idle_seconds: float = 0.5) -> None:
+    """Publish until cancelled: woken by the worker's NOTIFY on PostgreSQL, polling otherwise.
+    A failed publish leaves the rows unpublished; they go out on the next round."""
+    wake = Wakeup(db_url, OUTBOX)
+    try:
+        while True:
+            try:
+                if await relay_once(sessions, sink):
+                    continue
+            except Exception:
+                log.exception("relay: publishing failed; retrying in 1 s")
+                await anyio.sleep(1.0)
+            await wake.wait(idle_seconds)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await wake.close()

@@ -9,12 +9,10 @@ import logging
 import anyio
 import uvicorn
 
-from pravah import bus, registry
+from pravah import bus, registry, relay
 from pravah.api.app import create_app
 from pravah.db.session import make_engine, migrate, sessions
-from pravah.db.wakeup import OUTBOX, Wakeup
 from pravah.ingest import IngestStats
-from pravah.relay import relay_once
 from pravah.settings import Settings
 from pravah.storage import S3Store
 from pravah.worker import Worker
@@ -29,7 +27,7 @@ class Server:
         if unknown:
             raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; expected {', '.join(ROLES)} or all")
         self.settings, self.roles = settings, roles
-        migrate(settings.db_url)
+        migrate(settings.db_url, retry_seconds=120)  # a process started during a database restart waits
         self.db = make_engine(settings.db_url)
         self.sessions = sessions(self.db)
         self.store = S3Store(settings.s3)
@@ -38,21 +36,6 @@ class Server:
         if "ingest" in roles:
             bus.add_ingest(self.broker, settings.kafka, self.sessions, self.stats)
         self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
-
-    async def _relay(self) -> None:
-        wake = Wakeup(self.settings.db_url, OUTBOX)
-        try:
-            while True:
-                try:
-                    if await relay_once(self.sessions, self.sink):
-                        continue
-                except Exception:
-                    log.exception("relay: publishing failed; retrying")  # at least once: rows stay unpublished
-                    await anyio.sleep(1.0)
-                await wake.wait(0.5)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await wake.close()
 
     async def _api(self) -> None:
         checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
@@ -76,7 +59,7 @@ class Server:
                 delay = min(delay * 2, 5.0)
         log.info("connected to Kafka")
         if "relay" in self.roles:
-            await self._relay()
+            await relay.serve(self.sessions, self.sink, self.settings.db_url)
         else:
             await anyio.sleep_forever()
 

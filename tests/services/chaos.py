@@ -132,7 +132,7 @@ bindings:
     window = window or max(20.0, files / 40)
     schedule = sorted(zip((rng.uniform(0.1, 0.9) * window for _ in FAULTS), FAULTS))
     t0 = time.monotonic()
-    s3 = s3_client(stack_env)
+    s3 = s3_client()
 
     def upload() -> None:
         for i in range(files):
@@ -147,7 +147,7 @@ bindings:
 
     def first_after(column: str, ts: float) -> float | None:
         """Seconds from `ts` (epoch) to the first job of this run whose `column` is later."""
-        got = psql(stack_env, f"SELECT extract(epoch FROM min({column})) FROM jobs WHERE bucket = '{bucket_in}' "
+        got = psql(f"SELECT extract(epoch FROM min({column})) FROM jobs WHERE bucket = '{bucket_in}' "
                               f"AND {column} > to_timestamp({ts})", db)
         return float(got) - ts if got else None
 
@@ -170,12 +170,12 @@ bindings:
             for fault, mono, wall in list(pending):
                 try:
                     created, finished = first_after("created_at", wall), first_after("finished_at", wall)
-                except subprocess.CalledProcessError:
+                except services.StackError:
                     continue  # PostgreSQL is the one restarting
                 if created is not None and finished is not None:
                     report.recoveries.append((fault, mono - t0, created, finished))
                     pending.remove((fault, mono, wall))
-            done = psql(stack_env, f"SELECT count(*) FROM jobs WHERE bucket = '{bucket_in}' AND status IN ('SUCCEEDED', 'FAILED')", db)
+            done = psql(f"SELECT count(*) FROM jobs WHERE bucket = '{bucket_in}' AND status IN ('SUCCEEDED', 'FAILED')", db)
             if int(done) >= files and not pending:
                 break
             time.sleep(0.5)
@@ -188,18 +188,18 @@ bindings:
         report.recoveries.append((fault, mono - t0, float("nan"), float("nan")))
     report.recoveries.sort(key=lambda r: r[1])
 
-    rows = psql(stack_env, f"SELECT status, count(*) FROM jobs WHERE bucket = '{bucket_in}' GROUP BY status", db)
+    rows = psql(f"SELECT status, count(*) FROM jobs WHERE bucket = '{bucket_in}' GROUP BY status", db)
     counts = dict(line.split("|") for line in rows.splitlines() if line)
     report.succeeded, report.failed = int(counts.get("SUCCEEDED", 0)), int(counts.get("FAILED", 0))
     report.unfinished = int(counts.get("PENDING", 0)) + int(counts.get("RUNNING", 0))
-    report.jobs_per_key_max = int(psql(stack_env, f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM jobs WHERE bucket = '{bucket_in}' GROUP BY key) k", db))
+    report.jobs_per_key_max = int(psql(f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM jobs WHERE bucket = '{bucket_in}' GROUP BY key) k", db))
     for i in range(files):
         try:
             out = s3.get_object(Bucket=bucket_out, Key=f"f/{i:05d}.txt.gz")["Body"].read()
             report.outputs_correct += gzip.decompress(out) == body(i)
         except Exception:
             pass
-    ids = set(psql(stack_env, f"SELECT id FROM jobs WHERE bucket = '{bucket_in}' AND status = 'SUCCEEDED'", db).split())
+    ids = set(psql(f"SELECT id FROM jobs WHERE bucket = '{bucket_in}' AND status = 'SUCCEEDED'", db).split())
     def all_seen(records: list) -> bool:
         return ids <= {json.loads(r.value)["data"]["job_id"] for r in records}
 
@@ -217,13 +217,13 @@ def main() -> None:
     a = ap.parse_args()
     stack_env = services.up()
     name = f"pravah_chaos_{uuid.uuid4().hex[:6]}"
-    psql(stack_env, f"CREATE DATABASE {name}")
+    psql(f"CREATE DATABASE {name}")
     logs = ROOT / ".stack" / name
     logs.mkdir(parents=True)
     try:
         report = run(stack_env, stack_env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}", a.files, a.seed, logs)
     finally:
-        psql(stack_env, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     print(report.table())
     sys.exit(0 if report.ok else 1)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import stack as services
+from stack import psql, s3_client  # noqa: F401  (used by the test modules)
 
 ROOT = Path(__file__).resolve().parents[2]
 PRAVAH = Path(sys.executable).parent / "pravah"
@@ -38,29 +38,13 @@ def stack() -> Iterator[dict[str, str]]:
         services.down()
 
 
-def psql(env: dict[str, str], sql: str, db: str = "postgres") -> str:
-    port = env["PRAVAH_DATABASE_URL"].rsplit(":", 1)[1].split("/")[0]
-    exe = str(services.pg_bindir() / "psql")
-    return subprocess.run([exe, "-h", "127.0.0.1", "-p", port, "-U", "pravah", "-d", db, "-tAc", sql],
-                          check=True, capture_output=True, text=True).stdout.strip()
-
-
 @pytest.fixture(scope="session")
 def pg_url(stack: dict[str, str]) -> Iterator[str]:
     """A database of this test session's own."""
     name = f"pravah_test_{RUN}"
-    psql(stack, f"CREATE DATABASE {name}")
+    psql(f"CREATE DATABASE {name}")
     yield stack["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
-    psql(stack, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def s3_client(env: dict[str, str]):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", endpoint_url=env["PRAVAH_S3__ENDPOINT"], aws_access_key_id=env["PRAVAH_S3__ACCESS_KEY"],
-                        aws_secret_access_key=env["PRAVAH_S3__SECRET_KEY"], region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}))
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def produce(env: dict[str, str], topic: str, values: list[bytes], key: bytes | None = None) -> None:

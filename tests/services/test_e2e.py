@@ -146,7 +146,7 @@ def svc(stack: dict[str, str], pg_url: str, tmp_path_factory: pytest.TempPathFac
 
 
 def test_apply_wrote_the_bucket_notifications(svc: Services) -> None:
-    cfg = s3_client(svc.env).get_bucket_notification_configuration(Bucket=IN)
+    cfg = s3_client().get_bucket_notification_configuration(Bucket=IN)
     rules = sorted(q["Filter"]["Key"]["FilterRules"][0]["Value"] for q in cfg["QueueConfigurations"])
     assert rules == ["a/", "b/", "corpus/csv/", "corpus/logs/", "corpus/pq/", "corpus/typed/", "slow/"]
     assert svc.get("/v1/pipelines")[1][0]["name"] == "to-parquet"
@@ -154,7 +154,7 @@ def test_apply_wrote_the_bucket_notifications(svc: Services) -> None:
 
 def test_upload_to_completion_event_and_presigned_download(svc: Services) -> None:
     key = "a/sales one+two.csv"
-    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=CSV)
+    s3_client().put_object(Bucket=IN, Key=key, Body=CSV)
     subject = f"{IN}/{key}"
     events = read_topic(svc.env, "pravah.jobs.succeeded", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 60)
     (event,) = [json.loads(r.value) for r in events if json.loads(r.value)["subject"] == subject]
@@ -174,7 +174,7 @@ def test_upload_to_completion_event_and_presigned_download(svc: Services) -> Non
 
 def test_same_event_delivered_twice_makes_one_job(svc: Services) -> None:
     key = "b/dup me.csv"
-    s3 = s3_client(svc.env)
+    s3 = s3_client()
     s3.put_object(Bucket=IN, Key=key, Body=CSV)
     head = s3.head_object(Bucket=IN, Key=key)
     record = {"eventName": "s3:ObjectCreated:Put", "eventTime": "2026-11-22T10:00:00Z",
@@ -183,7 +183,7 @@ def test_same_event_delivered_twice_makes_one_job(svc: Services) -> None:
     job = svc.finished(key)
     assert job["status"] == "SUCCEEDED"
     # MinIO's own event and our two copies have all been ingested once the counter moves by 2+.
-    wait_for(lambda: metric(svc, 'pravah_ingest_events_total{outcome="duplicate"}') >= 2, 30, "duplicates counted")
+    wait_for(lambda: metric(svc, 'pravah_ingest_events_total{outcome="duplicates"}') >= 2, 30, "duplicates counted")
     assert svc.job_for(key)["id"] == job["id"]
 
 
@@ -195,20 +195,20 @@ def test_malformed_payload_goes_to_the_dead_letter_topic(svc: Services) -> None:
     headers = dict(rec.headers)
     assert b"not JSON" in headers["pravah-reason"] and headers["pravah-origin"].startswith(b"pravah.objects/")
     # ... and the consumer kept going:
-    s3_client(svc.env).put_object(Bucket=IN, Key="a/after-bad.csv", Body=CSV)
+    s3_client().put_object(Bucket=IN, Key="a/after-bad.csv", Body=CSV)
     assert svc.finished("a/after-bad.csv")["status"] == "SUCCEEDED"
 
 
 def test_unbound_key_makes_no_job(svc: Services) -> None:
     before = metric(svc, 'pravah_ingest_events_total{outcome="unrouted"}')
-    s3_client(svc.env).put_object(Bucket=IN, Key="a/readme.txt", Body=b"not a csv")  # prefix bound, suffix not
+    s3_client().put_object(Bucket=IN, Key="a/readme.txt", Body=b"not a csv")  # prefix bound, suffix not
     wait_for(lambda: metric(svc, 'pravah_ingest_events_total{outcome="unrouted"}') > before, 30, "the event to be counted")
     assert svc.job_for("a/readme.txt") is None
 
 
 def test_malformed_csv_fails_with_line_and_failed_event(svc: Services) -> None:
     key = "a/ragged.csv"
-    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=b"order_id,region,qty\n1,EU,3\n2,US\n")
+    s3_client().put_object(Bucket=IN, Key=key, Body=b"order_id,region,qty\n1,EU,3\n2,US\n")
     job = svc.finished(key)
     assert job["status"] == "FAILED" and job["attempts"] == 1  # bad input is not retried
     assert "line 3" in job["error"], job["error"]
@@ -221,7 +221,7 @@ def test_malformed_csv_fails_with_line_and_failed_event(svc: Services) -> None:
 def test_worker_killed_mid_job_completes_exactly_once(svc: Services) -> None:
     key = "slow/big.txt"
     body = base64.b64encode(os.urandom(4_500_000))  # ~6 MB: zstd -19 takes a few seconds
-    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=body)
+    s3_client().put_object(Bucket=IN, Key=key, Body=body)
     wait_for(lambda: (j := svc.job_for(key)) and j["status"] == "RUNNING", 60, "the job to start")
     svc.kill("worker1")
     svc.start("worker2", "worker")
@@ -229,7 +229,7 @@ def test_worker_killed_mid_job_completes_exactly_once(svc: Services) -> None:
     assert job["status"] == "SUCCEEDED" and job["attempts"] == 2
     detail = svc.get(f"/v1/jobs/{job['id']}")[1]
     assert any("taken over" in line for line in detail["log"])
-    out = s3_client(svc.env).get_object(Bucket=OUT, Key="slow/big.txt.zst")["Body"].read()
+    out = s3_client().get_object(Bucket=OUT, Key="slow/big.txt.zst")["Body"].read()
     assert zstandard.ZstdDecompressor().decompressobj().decompress(out) == body
     events = read_topic(svc.env, "pravah.jobs.succeeded",
                         lambda rs: any(json.loads(r.value)["data"]["job_id"] == job["id"] for r in rs), 30)
@@ -239,7 +239,7 @@ def test_worker_killed_mid_job_completes_exactly_once(svc: Services) -> None:
 
 def test_tenants_see_only_their_own_jobs(svc: Services) -> None:
     key = "a/tenant-a.csv"
-    s3_client(svc.env).put_object(Bucket=IN, Key=key, Body=CSV)
+    s3_client().put_object(Bucket=IN, Key=key, Body=CSV)
     job = svc.finished(key)
     assert svc.get(f"/v1/jobs/{job['id']}", "a")[0] == 200
     assert svc.get(f"/v1/jobs/{job['id']}", "b")[0] == 404
@@ -276,7 +276,7 @@ CORPUS = [
 
 
 def test_bad_input_corpus_gets_clear_outcomes(svc: Services) -> None:
-    s3 = s3_client(svc.env)
+    s3 = s3_client()
     for key, data, _, _ in CORPUS:
         s3.put_object(Bucket=IN, Key=key, Body=data)
     outcomes = []
@@ -289,3 +289,11 @@ def test_bad_input_corpus_gets_clear_outcomes(svc: Services) -> None:
     alive = {n: p.poll() is None for n, p in svc.procs.items() if n != "worker1"}  # worker1 is killed on purpose
     assert all(alive.values()), f"a process died: {alive}"
     print("\n".join(f"{k}: {st} after {n} attempt(s) {e or ''}" for k, st, n, e in outcomes))
+
+
+def test_metrics_count_jobs_from_the_database_and_ingest_lag(svc: Services) -> None:
+    assert metric(svc, 'pravah_jobs{status="SUCCEEDED"}') >= 3  # the uploads of the tests above
+    assert metric(svc, 'pravah_jobs{status="FAILED"}') >= 1
+    _, text = svc.get("/metrics", None)
+    lags = [line for line in str(text).splitlines() if line.startswith("pravah_ingest_lag_messages{")]
+    assert lags and all(float(line.split()[-1]) >= 0 for line in lags)

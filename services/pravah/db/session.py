@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+log = logging.getLogger("pravah.db")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -21,9 +25,20 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(url: str) -> None:
-    """Bring the schema to head (blocking; call before serving)."""
+def migrate(url: str, retry_seconds: float = 0.0) -> None:
+    """Bring the schema to head (blocking; call before serving). With `retry_seconds`, a
+    database that is not reachable yet (starting, restarting) is waited for that long."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url)
-    command.upgrade(cfg, "head")
+    deadline, delay = time.monotonic() + retry_seconds, 0.5
+    while True:
+        try:
+            command.upgrade(cfg, "head")
+            return
+        except (OperationalError, DBAPIError, OSError) as e:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database not ready (%s); retrying in %.1f s", str(e).splitlines()[0], delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)

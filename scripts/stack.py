@@ -287,6 +287,19 @@ def minio_up(p: dict[str, int]) -> None:
 
 # ---------------------------------------------------------------- commands
 
+def secret_key() -> str:
+    """The API's token-signing key for this stack (made once, private to its owner)."""
+    path = STATE / "auth-secret"
+    if not path.exists():
+        import secrets
+
+        STATE.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def settings(p: dict[str, int]) -> dict[str, str]:
     return {
         "PRAVAH_DATABASE_URL": f"postgresql+asyncpg://pravah@127.0.0.1:{p['postgres']}/pravah",
@@ -296,6 +309,7 @@ def settings(p: dict[str, int]) -> dict[str, str]:
         "PRAVAH_S3__SECRET_KEY": MINIO_PASSWORD,
         "PRAVAH_S3__NOTIFY_ARN": f"arn:minio:sqs::{MINIO_TARGET}:kafka",
         "PRAVAH_KAFKA__OBJECT_TOPIC": OBJECT_TOPIC,
+        "PRAVAH_AUTH__SECRET_KEY": secret_key(),
     }
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 
 import anyio
-import uvicorn
 
 from pravah import pipelines, registry, relay
-from pravah.api.app import create_app
+from pravah.accounts import bootstrap
+from pravah.api import serve
+from pravah.api.context import ApiContext
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.ingest import IngestStats, ingest
+from pravah.live.hub import Hub
 from pravah.relay import JsonLinesSink
 from pravah.routing import Router
 from pravah.settings import Settings
@@ -36,7 +38,9 @@ class Embedded:
         self.doc = pipelines.load(settings.pipelines)
         self.router = Router(self.doc)
         settings.home.mkdir(parents=True, exist_ok=True)
-        self.store = LocalStore(settings.data_dir)
+        self.signer = bootstrap.signer(settings, generate_under=settings.home)
+        self.store = LocalStore(settings.data_dir, staging=settings.home / "uploads", signer=self.signer,
+                                base_url=settings.api.base_url, presign_max_seconds=settings.s3.presign_max_seconds)
         for bucket in self.router.buckets | {p.output_bucket for p in self.doc.pipelines if "{" not in p.output_bucket}:
             self.store.bucket_path(bucket).mkdir(parents=True, exist_ok=True)
         migrate(settings.db_url)
@@ -46,6 +50,8 @@ class Embedded:
         self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker)
         self.sink = JsonLinesSink(settings.events_path)
         self.stats = IngestStats()
+        self.api = ApiContext(self.sessions, settings, self.store, self.signer, Hub(self.sessions, settings.db_url),
+                              open=(settings.auth.mode or "open") == "open")
 
     async def watch(self) -> None:
         while True:
@@ -54,22 +60,17 @@ class Embedded:
                 await ingest(self.sessions, self.router, events, self.stats)
             await anyio.sleep(self.settings.watcher.poll_seconds)
 
-    async def serve_api(self) -> None:
-        cfg = uvicorn.Config(
-            create_app(self.sessions), host=self.settings.api.host, port=self.settings.api.port, log_level="warning", lifespan="off"
-        )
-        await uvicorn.Server(cfg).serve()
-
     async def run(self) -> None:
         """Everything, until cancelled."""
         try:
             await sync_document(self.sessions, self.doc, str(self.settings.pipelines))
+            await bootstrap.seed_tenants(self.sessions, self.settings)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.watch)
                 tg.start_soon(self.worker.serve)
                 tg.start_soon(relay.serve, self.sessions, self.sink, self.settings.db_url, 0.2)
                 if self.settings.api.port:
-                    tg.start_soon(self.serve_api)
+                    tg.start_soon(serve.serve, self.api)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.engine.dispose()

@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pravah.clock import now
 from pravah.db import wakeup
 from pravah.db.models import Job, OutboxEvent, Status
 from pravah.events import ObjectEvent
+from pravah.live import record
 from pravah.routing import Route, render_output
 
+LOG_CAP = 500  # lines kept in a job's log: the first and the newest, with a marker between
 
-def now() -> datetime:
-    return datetime.now(UTC)
+
+def logged(log: list[str], line: str, t: datetime | None = None) -> list[str]:
+    """`log` with `line` appended (timestamped), capped at LOG_CAP lines."""
+    out = [*log, f"{(t or now()).isoformat()} {line}"]
+    if len(out) > LOG_CAP:
+        head = 50
+        out = out[:head] + [f"… {len(out) - LOG_CAP + 1} earlier line(s) dropped"] + out[-(LOG_CAP - head - 1):]
+    return out
 
 
 def job_row(event: ObjectEvent, route: Route, t: datetime) -> dict[str, Any]:
@@ -106,12 +115,14 @@ async def claim(session: AsyncSession, owner: str, lease: timedelta) -> Job | No
                 updated_at=t,
             )
         )
-        await session.commit()
         if taken.rowcount == 1:
             job = await session.get(Job, row.id, populate_existing=True)
+            record.status(session, job.id, Status.RUNNING, attempt=job.attempts, worker=owner)
             if row.status == Status.RUNNING:
                 await append_log(session, job, "lease expired: taken over from a dead worker")
+            await session.commit()
             return job
+        await session.commit()
     return None
 
 
@@ -126,8 +137,15 @@ async def heartbeat(session: AsyncSession, job_id: str, owner: str, lease: timed
     return result.rowcount == 1
 
 
+async def cancel_requested(session: AsyncSession, job_id: str) -> bool:
+    q = select(Job.cancel_requested_at).where(Job.id == job_id)
+    return (await session.execute(q)).scalar_one_or_none() is not None
+
+
 async def append_log(session: AsyncSession, job: Job, line: str) -> None:
-    job.log = [*job.log, f"{now().isoformat()} {line}"]
+    """Add a line to the job's log and its live stream; committed."""
+    job.log = logged(job.log, line)
+    record.log(session, job.id, line)
     await session.commit()
 
 
@@ -137,23 +155,24 @@ class Outcome:
     report: dict[str, Any] | None = None
     error: str | None = None
     retryable: bool = False
+    cancelled: bool = False
 
 
 async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, backoff: timedelta) -> str:
     """Record the outcome; returns the new status. A retry goes back to PENDING with backoff;
     a final state writes its completion event in the same transaction."""
     t = now()
-    log = list(job.log)
     if outcome.succeeded:
-        status = Status.SUCCEEDED
-        log.append(f"{t.isoformat()} succeeded in {outcome.report['duration_ms'] if outcome.report else '?'} ms")
+        status, line = Status.SUCCEEDED, f"succeeded in {outcome.report['duration_ms'] if outcome.report else '?'} ms"
+    elif outcome.cancelled:
+        status, line = Status.CANCELLED, f"cancelled: {outcome.error}"
     elif outcome.retryable and job.attempts < job.max_attempts:
         status = Status.PENDING
         delay = backoff * (2 ** (job.attempts - 1))
-        log.append(f"{t.isoformat()} attempt {job.attempts} failed, retrying in {delay.total_seconds():.1f}s: {outcome.error}")
+        line = f"attempt {job.attempts} failed, retrying in {delay.total_seconds():.1f}s: {outcome.error}"
     else:
-        status = Status.FAILED
-        log.append(f"{t.isoformat()} failed: {outcome.error}")
+        status, line = Status.FAILED, f"failed: {outcome.error}"
+    log = logged(job.log, line, t)
     values: dict[str, Any] = dict(status=status, log=log, updated_at=t, lease_owner=None, lease_expires_at=None)
     if status == Status.PENDING:
         values["next_attempt_at"] = t + backoff * (2 ** (job.attempts - 1))
@@ -164,6 +183,8 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
     if result.rowcount != 1:
         await session.rollback()
         return "LOST"  # another worker took it over; its run decides the outcome
+    record.log(session, job.id, line)
+    record.status(session, job.id, status, attempt=job.attempts, error=outcome.error)
     if status != Status.PENDING:
         for k, v in values.items():
             setattr(job, k, v)
@@ -175,16 +196,16 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
 
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
     """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats."""
-    succeeded = job.status == Status.SUCCEEDED
     report = job.report or {}
     outputs = [
         {"bucket": job.output_bucket, "key": job.output_key, "size": o.get("size"), "sha256": o.get("sha256")}
         for o in report.get("outputs", [])
     ]
-    kind = "succeeded" if succeeded else "failed"
+    kind = job.status.lower()
+    run = "" if (job.run or 1) == 1 else f".r{job.run}"  # a manual retry's outcome is a new event
     payload = {
         "specversion": "1.0",
-        "id": f"{job.id}.{kind}",
+        "id": f"{job.id}{run}.{kind}",
         "type": f"pravah.job.{kind}",
         "source": "pravah",
         "subject": f"{job.bucket}/{job.key}",
@@ -196,6 +217,7 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
             "pipeline_version": job.pipeline_version,
             "status": job.status,
             "attempts": job.attempts,
+            "run": job.run or 1,
             "input": {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag, "size": job.size},
             "outputs": outputs,
             "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "bytes_in", "bytes_out", "duration_ms")},
@@ -214,15 +236,15 @@ async def list_jobs(
     prefix: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    scopes: list[str] | None = None,
+    visible: Any = None,
     after: str | None = None,
     limit: int = 50,
 ) -> list[Job]:
     """Newest first; `after` is the last id of the previous page (keyset pagination).
-    `scopes` ("bucket" or "bucket/prefix") limits the jobs to what a tenant may see."""
+    `visible` is an SQL condition limiting the jobs to what the caller may see."""
     q = select(Job)
-    if scopes is not None:
-        q = q.where(in_scopes(scopes))
+    if visible is not None:
+        q = q.where(visible)
     if since:
         q = q.where(Job.created_at >= since)
     if until:
@@ -241,15 +263,6 @@ async def list_jobs(
             q = q.where(or_(Job.created_at < anchor.created_at, and_(Job.created_at == anchor.created_at, Job.id < anchor.id)))
     q = q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
     return list((await session.execute(q)).scalars())
-
-
-def in_scopes(scopes: list[str]) -> Any:
-    """SQL condition: the job's input lies under one of `scopes`."""
-    conds = []
-    for scope in scopes:
-        bucket, _, prefix = scope.partition("/")
-        conds.append(and_(Job.bucket == bucket, Job.key.startswith(prefix, autoescape=True)) if prefix else Job.bucket == bucket)
-    return or_(*conds) if conds else false()
 
 
 async def get_job(session: AsyncSession, job_id: str) -> Job | None:

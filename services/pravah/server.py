@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 
 import anyio
-import uvicorn
 
 from pravah import bus, registry, relay
-from pravah.api.app import create_app
+from pravah.accounts import bootstrap
+from pravah.api import serve
+from pravah.api.context import ApiContext
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.ingest import IngestStats
+from pravah.live.hub import Hub
 from pravah.settings import Settings
 from pravah.storage import S3Store
 from pravah.worker import Worker
@@ -27,6 +29,8 @@ class Server:
         if unknown:
             raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; expected {', '.join(ROLES)} or all")
         self.settings, self.roles = settings, roles
+        # Before touching anything: a missing signing key or open mode off loopback is one clear line.
+        self.signer = bootstrap.signer(settings) if "api" in roles else None
         migrate(settings.db_url, retry_seconds=120)  # a process started during a database restart waits
         self.db = make_engine(settings.db_url)
         self.sessions = sessions(self.db)
@@ -36,12 +40,16 @@ class Server:
         if "ingest" in roles:
             bus.add_ingest(self.broker, settings.kafka, self.sessions, self.stats)
         self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
+        self.api = None
+        if "api" in roles:
+            checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
+            self.api = ApiContext(self.sessions, settings, self.store, self.signer, Hub(self.sessions, settings.db_url),
+                                  open=settings.auth.mode == "open", checks=checks)
+            serve.check_open_mode(self.api)
 
     async def _api(self) -> None:
-        checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
-        app = create_app(self.sessions, store=self.store, tenants=self.settings.tenants, checks=checks)
-        cfg = uvicorn.Config(app, host=self.settings.api.host, port=self.settings.api.port, log_level="warning", lifespan="off")
-        await uvicorn.Server(cfg).serve()
+        await bootstrap.seed_tenants(self.sessions, self.settings)
+        await serve.serve(self.api)
 
     async def _kafka(self) -> None:
         """Connect (retrying while Kafka is away: a process must not die because it started

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from typing import Literal
+
+from pydantic import BaseModel, ByteSize, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -25,6 +27,34 @@ class WatcherSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
     port: int = Field(8787, ge=0, le=65535, description="Port of the HTTP API (0 = do not serve).")
+    public_url: str | None = Field(None, description="Base URL browsers and clients reach the API at (for links the API signs itself); default http://host:port.")
+    cors_origins: list[str] = Field([], description='Origins allowed to call the API from a browser with credentials (JSON list), e.g. ["https://pravah.example.com"].')
+    metrics_port: int = Field(0, ge=0, le=65535, description="Also serve /metrics without credentials on this port (for a scraper inside the cluster); 0 = only the authenticated /metrics.")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class AuthSettings(BaseModel):
+    mode: Literal["accounts", "open"] | None = Field(
+        None, description="accounts: every /v1 call needs a user, key or token. open: no accounts, every caller is the local admin "
+        "(allowed only on a loopback address). Default: open for `pravah up`, accounts for `pravah serve`.")
+    secret_key: SecretStr | None = Field(None, description="Signs access tokens and the local store's URLs (HS256). Required by `serve`; "
+                                         "`pravah up` makes one under home.")
+    previous_keys: list[SecretStr] = Field([], description="Old signing keys, still accepted for verification while tokens they signed expire (rotation).")
+    access_ttl_seconds: int = Field(900, ge=30, le=86400, description="Life of an access token.")
+    refresh_ttl_seconds: int = Field(30 * 86400, ge=300, description="Life of a refresh token (each use replaces it).")
+    slowdown_after: int = Field(3, ge=1, description="Failed sign-ins after which each further attempt must wait (1 s, doubling).")
+    lockout_after: int = Field(10, ge=2, description="Failed sign-ins in a row that lock the account.")
+    lockout_seconds: int = Field(900, ge=1, description="How long a locked account stays locked.")
+    cookie_secure: bool = Field(False, description="Mark session cookies Secure (set it when the API is served over HTTPS).")
+
+
+class UploadSettings(BaseModel):
+    max_bytes: ByteSize = Field(ByteSize(50 * 1024**3), description='Largest upload accepted, e.g. "50GiB".')
+    expire_seconds: int = Field(24 * 3600, ge=60, description="Unfinished upload sessions are aborted after this long (MinIO drops stale parts after 24 h).")
+    part_url_seconds: int = Field(3600, ge=60, le=7 * 86400, description="Life of a presigned part URL.")
 
 
 class KafkaSettings(BaseModel):
@@ -44,16 +74,17 @@ class S3Settings(BaseModel):
     region: str = "us-east-1"
     notify_arn: str = Field("arn:minio:sqs::PRAVAH:kafka", description="Queue ARN bucket notifications are sent to (`pravah apply`).")
     presign_max_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600, description="Longest expiry a presigned download may ask for.")
+    public_endpoint: str | None = Field(None, description="Endpoint in presigned URLs handed to clients, when they reach the store by another address than Pravah does.")
 
 
 class Tenant(BaseModel):
-    name: str = Field(min_length=1)
-    token: str = Field(min_length=16, description="Bearer token of this tenant.")
-    scopes: list[str] = Field(min_length=1, description='"bucket" or "bucket/prefix" this tenant may see.')
+    """A bootstrap tenant: at start-up it is created (or updated) with an API key whose secret is `token`."""
 
-    def sees(self, bucket: str, key: str) -> bool:
-        path = f"{bucket}/{key}"
-        return any(path.startswith(s if "/" in s else s + "/") for s in self.scopes)
+    name: str = Field(min_length=1)
+    token: str = Field(min_length=16, description="Secret of this tenant's bootstrap API key.")
+    scopes: list[str] = Field(min_length=1, description='"bucket" or "bucket/prefix" this tenant may see.')
+    inbox: str | None = Field(None, description="bucket/prefix uploads go to by default; default: the first scope.")
+    rights: list[Literal["read", "write", "admin", "metrics"]] = Field(["read", "write"], description="What the bootstrap key may do.")
 
 
 class Settings(BaseSettings):
@@ -70,7 +101,9 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     kafka: KafkaSettings = KafkaSettings()
     s3: S3Settings = S3Settings()
-    tenants: list[Tenant] = Field([], description="API tenants (JSON list); none = the API is open, as in embedded mode.")
+    auth: AuthSettings = AuthSettings()
+    uploads: UploadSettings = UploadSettings()
+    tenants: list[Tenant] = Field([], description="Bootstrap tenants (JSON list), each with an API key: created or updated at start-up.")
 
     @property
     def data_dir(self) -> Path:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pravah.events import ObjectEvent
+from pravah.storage.local import local_etag
 
 
 class Watcher:
@@ -47,7 +48,7 @@ class Watcher:
                         bucket=bucket,
                         key=key,
                         size=st.st_size,
-                        etag=f"{st.st_size:x}-{st.st_mtime_ns:x}",
+                        etag=local_etag(st),
                         event_time=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
                     )
                 )

@@ -18,11 +18,28 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from pravah import engine, jobs, metrics
 from pravah.db.models import Job
 from pravah.db.wakeup import JOBS, Wakeup
+from pravah.live import record
+from pravah.live.models import Kind
 from pravah.registry import Registry
 from pravah.settings import WorkerSettings
 from pravah.storage import Store
 
 log = logging.getLogger("pravah.worker")
+
+TICK_SECONDS = 0.5  # how soon a running job notices a cancel request
+PROGRESS_SECONDS = 1.0  # at most one progress event per job this often
+
+
+def progress_fields(p: dict[str, int], elapsed: float) -> dict[str, object]:
+    """What watchers see of the engine's counters: percent, rate and ETA when the size is known."""
+    size, done = p.get("input_size", 0), p.get("bytes_in", 0)
+    rate = done / elapsed if elapsed > 0 else 0.0
+    out: dict[str, object] = {**p, "elapsed_seconds": round(elapsed, 1), "bytes_per_second": round(rate)}
+    if size:
+        out["percent"] = round(min(100.0, 100.0 * done / size), 1)
+        out["eta_seconds"] = round((size - done) / rate, 1) if rate > 0 else None
+    return out
+
 
 # Bad input or a bad plan fails the same way every time: retrying only delays the answer.
 PERMANENT = (engine.InputFormatError, engine.PlanError, engine.ExpressionError, engine.LimitError)
@@ -70,7 +87,10 @@ class Worker:
         if job is None:
             return False
         started = time.monotonic()
-        outcome = await self._execute(job)
+        if job.cancel_requested_at is not None:  # cancelled while its dead worker held it
+            outcome = jobs.Outcome(False, error="cancel requested before it could resume", cancelled=True)
+        else:
+            outcome = await self._execute(job)
         metrics.JOB_SECONDS.labels(job.pipeline, "ok" if outcome.succeeded else "error").observe(time.monotonic() - started)
         if outcome.report:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
@@ -103,11 +123,13 @@ class Worker:
         limits = pipeline.limits
         if limits.max_input_bytes is not None and job.size > limits.max_input_bytes:
             return self._limit(job, "max_input_bytes", f"input is {job.size:,} bytes, over limits.max_input_bytes ({limits.max_input_bytes:,})")
-        lost = threading.Event()
+        lost, cancel = threading.Event(), threading.Event()
         deadline = time.monotonic() + limits.timeout_seconds if limits.timeout_seconds else None
+        latest: dict[str, int] = {}
 
-        def keep_going(_progress: object) -> bool:
-            return not lost.is_set() and (deadline is None or time.monotonic() < deadline)
+        def keep_going(progress: dict[str, int]) -> bool:
+            latest.update(progress)  # the engine thread only stores it; `watch` writes it out
+            return not lost.is_set() and not cancel.is_set() and (deadline is None or time.monotonic() < deadline)
 
         call = partial(
             engine.run,
@@ -120,24 +142,8 @@ class Worker:
         )
         result: dict[str, object] = {}
 
-        async def heartbeat() -> None:
-            renewed = time.monotonic()
-            while True:
-                await anyio.sleep(self.lease.total_seconds() / 3)
-                try:
-                    async with self.sessions() as s:
-                        if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
-                            lost.set()  # another worker took it over: stop the engine
-                            return
-                    renewed = time.monotonic()
-                except Exception:
-                    log.warning("worker: lease renewal for job %s failed", job.id, exc_info=True)
-                    if time.monotonic() - renewed > self.lease.total_seconds():
-                        lost.set()  # the lease has surely expired: someone else may run it
-                        return
-
         async with anyio.create_task_group() as tg:
-            tg.start_soon(heartbeat)
+            tg.start_soon(self._watch, job, latest, lost, cancel)
             try:
                 result["report"] = await anyio.to_thread.run_sync(call)
             except engine.EngineError as e:
@@ -149,11 +155,40 @@ class Worker:
                 return self._limit(job, "max_outputs", f"wrote {len(report['outputs'])} outputs, over limits.max_outputs ({limits.max_outputs})")
             return jobs.Outcome(True, report=report)
         err = result["error"]
+        if isinstance(err, engine.CancelledError) and cancel.is_set() and not lost.is_set():
+            return jobs.Outcome(False, error="cancelled on request while running", cancelled=True)
         if isinstance(err, engine.CancelledError) and deadline is not None and time.monotonic() >= deadline and not lost.is_set():
             return self._limit(job, "timeout_seconds", f"cancelled after limits.timeout_seconds ({limits.timeout_seconds:g} s)")
         if isinstance(err, engine.LimitError):
             metrics.LIMITS.labels(job.pipeline, "engine").inc()
         return jobs.Outcome(False, error=f"{type(err).__name__}: {err}", retryable=not isinstance(err, PERMANENT))
+
+    async def _watch(self, job: Job, latest: dict[str, int], lost: threading.Event, cancel: threading.Event) -> None:
+        """While the engine runs: renew the lease, notice a cancel request, and write the
+        progress out at most once per PROGRESS_SECONDS."""
+        started = renewed = written = time.monotonic()
+        last: dict[str, int] = {}
+        while True:
+            await anyio.sleep(min(TICK_SECONDS, self.lease.total_seconds() / 6))
+            t = time.monotonic()
+            try:
+                async with self.sessions() as s:
+                    if t - renewed >= self.lease.total_seconds() / 3:
+                        if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
+                            lost.set()  # another worker took it over: stop the engine
+                            return
+                        renewed = t
+                    if await jobs.cancel_requested(s, job.id):
+                        cancel.set()
+                    if latest and latest != last and t - written >= PROGRESS_SECONDS:
+                        last, written = dict(latest), t
+                        record.emit(s, job.id, Kind.PROGRESS, **progress_fields(last, t - started))
+                        await s.commit()
+            except Exception:
+                log.warning("worker: lease renewal or progress for job %s failed", job.id, exc_info=True)
+                if t - renewed > self.lease.total_seconds():
+                    lost.set()  # the lease has surely expired: someone else may run it
+                    return
 
     def _limit(self, job: Job, name: str, message: str) -> jobs.Outcome:
         metrics.LIMITS.labels(job.pipeline, name).inc()

@@ -121,7 +121,7 @@ def svc(stack: dict[str, str], pg_url: str, tmp_path_factory: pytest.TempPathFac
     tmp = tmp_path_factory.mktemp("e2e")
     tenants = [{"name": "a", "token": TOKENS["a"], "scopes": [f"{IN}/a/"]},
                {"name": "b", "token": TOKENS["b"], "scopes": [f"{IN}/b/"]},
-               {"name": "ops", "token": TOKENS["ops"], "scopes": [IN]}]
+               {"name": "ops", "token": TOKENS["ops"], "scopes": [IN], "rights": ["read", "write", "metrics"]}]
     env = {
         **os.environ, **stack,
         "PRAVAH_DATABASE_URL": pg_url,
@@ -251,7 +251,7 @@ def test_tenants_see_only_their_own_jobs(svc: Services) -> None:
 
 
 def metric(svc: Services, name: str) -> float:
-    _, text = svc.get("/metrics", None)
+    _, text = svc.get("/metrics", "ops")
     for line in str(text).splitlines():
         if line.startswith(name + " "):
             return float(line.split()[-1])
@@ -294,6 +294,6 @@ def test_bad_input_corpus_gets_clear_outcomes(svc: Services) -> None:
 def test_metrics_count_jobs_from_the_database_and_ingest_lag(svc: Services) -> None:
     assert metric(svc, 'pravah_jobs{status="SUCCEEDED"}') >= 3  # the uploads of the tests above
     assert metric(svc, 'pravah_jobs{status="FAILED"}') >= 1
-    _, text = svc.get("/metrics", None)
+    _, text = svc.get("/metrics", "ops")
     lags = [line for line in str(text).splitlines() if line.startswith("pravah_ingest_lag_messages{")]
     assert lags and all(float(line.split()[-1]) >= 0 for line in lags)

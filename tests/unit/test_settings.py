@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pravah.settings import SettingsError, Tenant, load_settings
+from pravah.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize(
@@ -22,9 +22,3 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str,
     with pytest.raises(SettingsError) as e:
         load_settings()
     assert message in str(e.value) and "\n" not in str(e.value)
-
-
-def test_tenant_scopes() -> None:
-    t = Tenant(name="a", token="x" * 16, scopes=["inbox/a/", "whole"])
-    assert t.sees("inbox", "a/x.csv") and t.sees("whole", "any/key")
-    assert not t.sees("inbox", "b/x.csv") and not t.sees("wholesale", "k") and not t.sees("inbox", "a")

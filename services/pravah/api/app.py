@@ -1,62 +1,48 @@
-"""The FastAPI application; the caller provides the session factory, the store (for presigned
-downloads), the tenants and the readiness checks."""
+"""The FastAPI application. Every route states who may call it through its dependencies
+(api/deps.py); domain errors become HTTP answers here, once."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from pravah import metrics
-from pravah.api.deps import SessionDep
-from pravah.api.routes import jobs, registry
-from pravah.settings import Tenant
+from pravah.api.context import ApiContext
+from pravah.api.routes import accounts, auth, events, jobs, ops, registry, store, uploads
+from pravah.errors import DomainError, Throttled, Unauthorized
+from pravah.storage import LocalStore
 
-Check = Callable[[], Awaitable[bool]]
+VERSION = "0.2.0"
 
 
-def create_app(
-    sessions: async_sessionmaker,
-    *,
-    store: object | None = None,
-    tenants: list[Tenant] | None = None,
-    checks: dict[str, Check] | None = None,
-) -> FastAPI:
-    app = FastAPI(title="Pravah", version="0.1.0", summary="What happened to my file?")
-    app.state.sessions = sessions
-    app.state.store = store
-    app.state.tenants = tenants or []
-    app.include_router(jobs.router)
-    app.include_router(registry.router)
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
-    async def readyz(session: SessionDep) -> JSONResponse:
-        """The database and (when configured) Kafka are reachable."""
-        results: dict[str, bool] = {}
-        try:
-            await session.execute(text("SELECT 1"))
-            results["database"] = True
-        except Exception:
-            results["database"] = False
-        for name, check in (checks or {}).items():
-            try:
-                results[name] = await check()
-            except Exception:
-                results[name] = False
-        ok = all(results.values())
-        return JSONResponse({"ready": ok, **results}, status_code=200 if ok else 503)
+def create_app(ctx: ApiContext) -> FastAPI:
+    app = FastAPI(title="Pravah", version=VERSION, summary="What happened to my file?")
+    app.state.ctx = ctx
+    app.add_exception_handler(DomainError, _domain_error)
+    if ctx.settings.api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.api.cors_origins, allow_credentials=True,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"])
+    for r in (ops, auth, accounts, jobs, events, uploads, registry):
+        app.include_router(r.router)
+    if isinstance(ctx.store, LocalStore):
+        app.include_router(store.router)
+    return app
 
-    @app.get("/metrics", tags=["ops"])
-    async def prometheus(session: SessionDep) -> Response:
-        body, content_type = await metrics.render(session)
-        return Response(body, media_type=content_type)
 
+def metrics_app(ctx: ApiContext) -> FastAPI:
+    """/metrics alone, without credentials, for a scraper on a port only the cluster reaches."""
+    app = FastAPI(title="Pravah metrics", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.ctx = ctx
+    app.add_api_route("/metrics", ops.render, methods=["GET"])
     return app

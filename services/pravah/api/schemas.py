@@ -16,13 +16,15 @@ class JobSummary(BaseModel):
     pipeline_version: str
     status: str
     attempts: int
+    run: int = 1
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    cancel_requested_at: datetime | None = None
 
     model_config = {"from_attributes": True}
 
-    @field_validator("created_at", "finished_at")
+    @field_validator("created_at", "finished_at", "cancel_requested_at")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
@@ -40,6 +42,8 @@ class JobDetail(JobSummary):
     etag: str
     size: int
     max_attempts: int
+    output_bucket: str
+    output_key: str
     log: list[str]
     report: dict[str, Any] | None
     outputs: list[OutputInfo]

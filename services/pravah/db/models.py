@@ -1,4 +1,5 @@
-"""Tables: jobs (the status API's source of truth) and outbox (completion events to publish)."""
+"""Core tables: jobs (the status API's source of truth), outbox (completion events to publish),
+the pipeline registry. Capabilities keep their tables beside their code (accounts/models.py …)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class Status:
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 
 
 class Job(Base):
@@ -55,6 +58,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    run: Mapped[int] = mapped_column(Integer, default=1)  # 1 + manual retries; part of completion event ids
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OutboxEvent(Base):

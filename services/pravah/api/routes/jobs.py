@@ -1,27 +1,41 @@
-"""/v1/jobs: list with filters and keyset pagination, one job in full, presigned downloads.
-A tenant sees only jobs whose input lies under its scopes; anything else is a 404."""
+"""/v1/jobs: list with filters and keyset pagination, one job in full, presigned downloads,
+submit / retry / cancel, and the job's live event stream. A caller sees only jobs whose input
+lies under its scopes (administrators: all); anything else is a 404."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+import anyio
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
 
-from pravah import jobs
-from pravah.api.deps import SessionDep, TenantDep
+from pravah import control, jobs
+from pravah.api.deps import LastEventId, OriginDep, Reader, SessionDep, Writer
 from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo
 from pravah.db.models import Job, Status
+from pravah.errors import Conflict, NotFound
+from pravah.live import stream
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+STATUSES = "^(PENDING|RUNNING|SUCCEEDED|FAILED|CANCELLED)$"
+
+
+class SubmitJob(BaseModel):
+    bucket: str = Field(min_length=1, max_length=255)
+    key: str = Field(min_length=1, max_length=1024)
+    pipeline: str | None = Field(None, description="Default: the pipeline of the binding that matches the key.")
 
 
 @router.get("", response_model=JobPage)
 async def list_jobs(
     session: SessionDep,
-    tenant: TenantDep,
+    caller: Reader,
     pipeline: str | None = None,
-    status: Annotated[str | None, Query(pattern="^(PENDING|RUNNING|SUCCEEDED|FAILED)$")] = None,
+    status: Annotated[str | None, Query(pattern=STATUSES)] = None,
     bucket: str | None = None,
     prefix: str | None = None,
     since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
@@ -29,19 +43,27 @@ async def list_jobs(
     after: Annotated[str | None, Query(description="`next` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobPage:
+    """Read right. Newest first."""
     rows = await jobs.list_jobs(
         session, pipeline=pipeline, status=status, bucket=bucket, prefix=prefix, since=since, until=until,
-        scopes=tenant.scopes if tenant else None, after=after, limit=limit,
+        visible=None if caller.is_admin else caller.visible(Job.bucket, Job.key), after=after, limit=limit,
     )
     items = [JobSummary.model_validate(r) for r in rows]
     return JobPage(items=items, next=items[-1].id if len(items) == limit else None)
 
 
-async def _visible(session: SessionDep, tenant: TenantDep, job_id: str) -> Job:
-    job = await jobs.get_job(session, job_id)
-    if job is None or (tenant is not None and not tenant.sees(job.bucket, job.key)):
-        raise HTTPException(404, f"no job {job_id}")
-    return job
+@router.post("", response_model=JobSummary, status_code=201, responses={200: {"model": JobSummary, "description": "The job existed already."}})
+async def submit(body: SubmitJob, request: Request, response: Response, session: SessionDep, caller: Writer, origin: OriginDep) -> JobSummary:
+    """Write right. Run a pipeline (default: the bound one) on an object that exists, inside the
+    caller's scopes. The same object version and pipeline version never make a second job."""
+    ctx = request.app.state.ctx
+    if not caller.sees(body.bucket, body.key):
+        raise NotFound(f"no object {body.bucket}/{body.key}")
+    info = await anyio.to_thread.run_sync(ctx.store.head, body.bucket, body.key)
+    got = await control.submit(session, caller, await ctx.router.get(), body.bucket, body.key, info, body.pipeline, origin)
+    if not got.created:
+        response.status_code = 200
+    return JobSummary.model_validate(got.job)
 
 
 def _outputs(job: Job) -> list[OutputInfo]:
@@ -52,29 +74,73 @@ def _outputs(job: Job) -> list[OutputInfo]:
 
 
 @router.get("/{job_id}", response_model=JobDetail)
-async def get_job(job_id: str, session: SessionDep, tenant: TenantDep) -> JobDetail:
-    job = await _visible(session, tenant, job_id)
+async def get_job(job_id: str, session: SessionDep, caller: Reader) -> JobDetail:
+    """Read right."""
+    job = await control.visible_job(session, caller, job_id)
     return JobDetail.model_validate({**JobSummary.model_validate(job).model_dump(), **{
         "version_id": job.version_id, "etag": job.etag, "size": job.size, "max_attempts": job.max_attempts,
-        "log": job.log, "report": job.report, "outputs": _outputs(job),
+        "log": job.log, "report": job.report, "outputs": _outputs(job), "output_bucket": job.output_bucket, "output_key": job.output_key,
     }})
+
+
+@router.post("/{job_id}/retry", response_model=JobSummary)
+async def retry(job_id: str, session: SessionDep, caller: Writer, origin: OriginDep) -> JobSummary:
+    """Write right. A FAILED or CANCELLED job runs again (409 otherwise)."""
+    return JobSummary.model_validate(await control.retry(session, caller, job_id, origin))
+
+
+@router.post("/{job_id}/cancel", response_model=JobSummary, status_code=202)
+async def cancel(job_id: str, session: SessionDep, caller: Writer, origin: OriginDep) -> JobSummary:
+    """Write right. PENDING → CANCELLED at once; RUNNING → stops within about a second
+    (watch /events for the CANCELLED status); a final job → 409."""
+    return JobSummary.model_validate(await control.cancel(session, caller, job_id, origin))
+
+
+async def _download(request: Request, session: SessionDep, caller: Reader, job_id: str, n: int, expires: int) -> tuple[str, int, OutputInfo]:
+    job = await control.visible_job(session, caller, job_id)
+    outputs = _outputs(job)
+    if job.status != Status.SUCCEEDED:
+        raise Conflict(f"job {job_id} is {job.status}; outputs exist only once it SUCCEEDED")
+    if not 0 <= n < len(outputs):
+        raise NotFound(f"job {job_id} has {len(outputs)} output(s); no output {n}")
+    store = request.app.state.ctx.store
+    o = outputs[n]
+    capped = min(expires, request.app.state.ctx.settings.s3.presign_max_seconds)
+    return store.presign_get(o.bucket, o.key, capped, o.key.rsplit("/", 1)[-1]), capped, o
 
 
 @router.get("/{job_id}/outputs/{n}", response_model=Download)
 async def download(
-    job_id: str, n: int, request: Request, session: SessionDep, tenant: TenantDep,
+    job_id: str, n: int, request: Request, session: SessionDep, caller: Reader,
     expires: Annotated[int, Query(ge=1, description="Seconds; capped by PRAVAH_S3__PRESIGN_MAX_SECONDS.")] = 900,
 ) -> Download:
-    """A presigned GET for output `n` (0-based) of a succeeded job."""
-    job = await _visible(session, tenant, job_id)
-    outputs = _outputs(job)
-    if job.status != Status.SUCCEEDED:
-        raise HTTPException(409, f"job {job_id} is {job.status}; outputs exist only once it SUCCEEDED")
-    if not 0 <= n < len(outputs):
-        raise HTTPException(404, f"job {job_id} has {len(outputs)} output(s); no output {n}")
-    store = request.app.state.store
-    if store is None or not hasattr(store, "presign"):
-        raise HTTPException(501, "downloads need an S3 store (embedded mode writes local files: see outputs[].key)")
-    o = outputs[n]
-    capped = min(expires, store.cfg.presign_max_seconds)
-    return Download(url=store.presign(o.bucket, o.key, capped), expires_in=capped, output=o)
+    """Read right. A presigned GET for output `n` (0-based) of a succeeded job."""
+    url, capped, o = await _download(request, session, caller, job_id, n, expires)
+    return Download(url=url, expires_in=capped, output=o)
+
+
+@router.get("/{job_id}/outputs/{n}/download", status_code=302, response_class=RedirectResponse)
+async def download_redirect(job_id: str, n: int, request: Request, session: SessionDep, caller: Reader) -> RedirectResponse:
+    """Read right. A link for people: checks access, then redirects to a short-lived
+    presigned GET that downloads as an attachment under the output's name."""
+    url, _, _ = await _download(request, session, caller, job_id, n, 300)
+    return RedirectResponse(url, status_code=302)
+
+
+async def _streamable(job_id: str, request: Request, caller: Reader) -> Job:
+    """Checked before the stream starts (an error inside a stream could no longer be a 404);
+    with a session of its own, so none stays checked out while the stream lasts hours."""
+    async with request.app.state.ctx.sessions() as s:
+        return await control.visible_job(s, caller, job_id)
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse)
+async def job_events(request: Request, job: Annotated[Job, Depends(_streamable)], last_event_id: LastEventId):
+    """Read right. Server-Sent Events of one job: a `snapshot` first (unless resuming), then
+    `status`, `progress` and `log` events as they happen; `end` after a final status."""
+    ctx = request.app.state.ctx
+    async for it in stream.job_stream(ctx.sessions, ctx.hub, job, last_event_id):
+        if await request.is_disconnected():
+            return
+        yield ServerSentEvent(data=it.data, event=it.event, id=str(it.id) if it.id is not None else None,
+                              retry=2000 if it.event == "snapshot" else None)

@@ -1,0 +1,34 @@
+"""What the API needs from the process that serves it; built by embedded.py or server.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from pravah.accounts.authenticator import Authenticator
+from pravah.accounts.tokens import Signer
+from pravah.ingest import LiveRouter
+from pravah.live.hub import Hub
+from pravah.settings import Settings
+from pravah.storage import Store
+
+Check = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class ApiContext:
+    sessions: async_sessionmaker
+    settings: Settings
+    store: Store
+    signer: Signer
+    hub: Hub
+    open: bool  # no accounts: every caller is the local admin (loopback only)
+    checks: dict[str, Check] = field(default_factory=dict)
+    router: LiveRouter = field(init=False)
+    auth: Authenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.router = LiveRouter(self.sessions)
+        self.auth = Authenticator(self.sessions, self.signer)

@@ -1,0 +1,48 @@
+"""/healthz and /readyz (public: probes carry no credentials) and /metrics (the `metrics`
+right: administrators or a key with that scope; or unauthenticated on PRAVAH_API__METRICS_PORT)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from pravah import metrics
+from pravah.api.deps import MetricsReader, SessionDep
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Public. The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request, session: SessionDep) -> JSONResponse:
+    """Public. The database and (when configured) Kafka are reachable."""
+    results: dict[str, bool] = {}
+    try:
+        await session.execute(text("SELECT 1"))
+        results["database"] = True
+    except Exception:
+        results["database"] = False
+    for name, check in request.app.state.ctx.checks.items():
+        try:
+            results[name] = await check()
+        except Exception:
+            results[name] = False
+    ok = all(results.values())
+    return JSONResponse({"ready": ok, **results}, status_code=200 if ok else 503)
+
+
+async def render(session: SessionDep) -> Response:
+    body, content_type = await metrics.render(session)
+    return Response(body, media_type=content_type)
+
+
+@router.get("/metrics")
+async def prometheus(_: MetricsReader, session: SessionDep) -> Response:
+    """The `metrics` right. Prometheus text format."""
+    return await render(session)

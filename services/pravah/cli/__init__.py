@@ -1,0 +1,33 @@
+"""The `pravah` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pravah.cli import admin, local, remote
+
+app = typer.Typer(help="Pravah: uploads in, processed data out.", no_args_is_help=True, add_completion=False)
+app.command()(local.validate)
+app.command()(local.run)
+app.command()(local.up)
+app.command()(local.apply)
+app.command()(local.serve)
+app.command("asyncapi")(local.asyncapi_cmd)
+app.command()(remote.login)
+app.command()(remote.logout)
+app.command()(remote.whoami)
+app.command("upload")(remote.upload_cmd)
+app.add_typer(remote.jobs_app, name="jobs")
+app.add_typer(remote.keys_app, name="keys")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.tenants_app, name="tenants")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Commands that run here, with no API in between: validate, run, up, apply, serve, asyncapi."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from pravah import engine, pipelines
+from pravah.cli.common import PipelinesOpt, err, fail, load, out, settings
+from pravah.events import ObjectEvent
+from pravah.routing import render_output
+
+
+def validate(files: Annotated[list[Path], typer.Argument(help="YAML files or folders.")]) -> None:
+    """Check pipelines and bindings; print every problem with file, line and field."""
+    failed = False
+    for f in files:
+        try:
+            doc = pipelines.load(f)
+        except pipelines.InvalidPipelines as e:
+            failed = True
+            for p in e.problems:
+                err.print(f"error: {p}", markup=False, highlight=False)
+            continue
+        except FileNotFoundError as e:
+            failed = True
+            err.print(f"[red]error:[/] {e}")
+            continue
+        out.print(f"{f}: ok — {len(doc.pipelines)} pipeline(s), {len(doc.bindings)} binding(s)")
+    raise typer.Exit(1 if failed else 0)
+
+
+def run(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name.")],
+    input: Annotated[str, typer.Argument(help="Input file path or s3:// URI.")],
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output path or URI (default: out/<template>).")] = None,
+    pipelines_path: PipelinesOpt = None,
+) -> None:
+    """Run one file through a pipeline's engine steps, with a progress bar."""
+    s = settings(pipelines=pipelines_path)
+    doc = load(s.pipelines)
+    try:
+        p = doc.pipeline(pipeline)
+    except StopIteration:
+        raise fail(f"no pipeline {pipeline!r} in {s.pipelines}; have: {', '.join(x.name for x in doc.pipelines)}", 2) from None
+    if output is None:
+        name = Path(input).name
+        event = ObjectEvent(bucket="local", key=name, size=0, etag="", event_time=datetime.now(UTC))
+        _, key = render_output(p, event, "local", datetime.now(UTC))
+        output = str(Path("out") / key)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(p.name, total=None)
+
+        def progress(st: dict[str, int]) -> bool:
+            bar.update(task, completed=st["bytes_in"], total=st["input_size"] or None)
+            return True
+
+        try:
+            report = engine.run(p.steps, input, output, progress=progress)
+        except engine.EngineError as e:
+            err.print(f"[red]{type(e).__name__}:[/] {e}", highlight=False)
+            raise typer.Exit(1) from None
+    mb = report.bytes_in / 1e6
+    secs = max(report.duration_ms, 1) / 1000
+    out.print(f"{input} → {output}")
+    out.print(
+        f"rows in {report.rows_in:,}  rows out {report.rows_out:,}  bytes in {report.bytes_in:,}  bytes out {report.bytes_out:,}  "
+        f"{secs:.2f} s  {mb / secs:.1f} MB/s"
+    )
+    for o in report.outputs:
+        out.print(f"  {o.uri}  {o.size:,} bytes  sha256 {o.sha256}", highlight=False)
+
+
+def up(
+    pipelines_path: PipelinesOpt = None,
+    home: Annotated[Path | None, typer.Option(help="State folder (default .pravah).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (0 = no API).")] = None,
+) -> None:
+    """Embedded mode: watch local buckets, run jobs, serve the API — no servers needed."""
+    from pravah.api.serve import OpenModeNotLoopback, check_open_mode
+    from pravah.embedded import Embedded
+
+    s = settings(pipelines=pipelines_path, home=home)
+    if port is not None:
+        s.api.port = port
+    load(s.pipelines)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    emb = Embedded(s)
+    try:
+        check_open_mode(emb.api)
+    except OpenModeNotLoopback as e:
+        raise fail(str(e), 2) from None
+    mode = "open (no accounts, loopback only)" if emb.api.open else "accounts"
+    out.print(f"pravah up: buckets under {s.data_dir}/ ({', '.join(sorted(emb.router.buckets))}), "
+              f"events → {s.events_path}" + (f", API {s.api.base_url} ({mode})" if s.api.port else ""))
+    try:
+        anyio.run(emb.run)
+    except KeyboardInterrupt:
+        pass
+
+
+def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folder.")]) -> None:
+    """Validate, store pipelines and bindings in the database (PRAVAH_DATABASE_URL) as the live
+    version, and write each bound bucket's ObjectCreated notification configuration whole."""
+    from pravah import notify, registry
+    from pravah.db.session import make_engine, migrate, sessions
+    from pravah.storage import S3Store
+
+    doc = load(file)
+    s = settings()
+    if s.database_url is None:
+        raise fail("apply needs PRAVAH_DATABASE_URL (the server's database); embedded mode reads pipelines/ itself", 2)
+    migrate(s.db_url)
+    eng = make_engine(s.db_url)
+
+    async def store() -> tuple[int, pipelines.Document | None]:
+        async with sessions(eng)() as session:
+            previous = await registry.live(session)
+            doc_id = await registry.apply(session, doc, str(file))
+        await eng.dispose()
+        return doc_id, previous[1] if previous else None
+
+    doc_id, previous = anyio.run(store)
+    try:
+        written = notify.sync(S3Store(s.s3).client, doc, previous, s.s3.notify_arn)
+    except Exception as e:  # boto3's errors share no useful base class
+        err.print(f"[red]error:[/] stored as version {doc_id}, but writing bucket notifications failed: {e}")
+        err.print("run `pravah apply` again once the object store is reachable")
+        raise typer.Exit(1) from None
+    for p in doc.pipelines:
+        out.print(f"pipeline {p.name}@{p.version}")
+    for bucket, n in written.items():
+        out.print(f"bucket {bucket}: {n} notification rule(s) → {s.s3.notify_arn}")
+    out.print(f"applied document {doc_id}")
+
+
+def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, or all (comma-separated for several).")] = "all") -> None:
+    """Run the server path against PostgreSQL, Kafka and S3/MinIO (settings: PRAVAH_* env vars)."""
+    from pravah.accounts.bootstrap import MissingSecret
+    from pravah.api.serve import OpenModeNotLoopback
+    from pravah.server import ROLES, Server
+
+    s = settings()
+    if s.database_url is None:
+        raise fail("serve needs PRAVAH_DATABASE_URL; for one machine without servers use `pravah up`", 2)
+    roles = set(ROLES) if role == "all" else {r.strip() for r in role.split(",")}
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        server = Server(s, roles)
+    except (ValueError, MissingSecret, OpenModeNotLoopback) as e:
+        raise fail(str(e), 2) from None
+    try:
+        anyio.run(server.run)
+    except KeyboardInterrupt:
+        pass
+
+
+def asyncapi_cmd() -> None:
+    """Print the AsyncAPI document of Pravah's Kafka topics (docs/asyncapi.json)."""
+    from pravah.bus import asyncapi
+
+    print(json.dumps(json.loads(asyncapi(settings().kafka)), indent=2, sort_keys=True))

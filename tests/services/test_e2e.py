@@ -11,8 +11,6 @@ import hashlib
 import io
 import json
 import os
-import signal
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -23,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from .conftest import PRAVAH, RUN, produce, read_topic, s3_client, wait_for
+from .conftest import PRAVAH, RUN, Procs, free_port, produce, read_topic, s3_client, wait_for
 
 IN, OUT = f"in-{RUN}", f"out-{RUN}"
 TOKENS = {"a": "token-a-" + RUN * 2, "b": "token-b-" + RUN * 2, "ops": "token-ops-" + RUN * 2}
@@ -57,36 +55,7 @@ bindings:
 CSV = b"order_id,region,qty\n1,EU,3\n2,US,5\n3,EU,7\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Services:
-    def __init__(self, env: dict[str, str], logs: Path):
-        self.env, self.logs = env, logs
-        self.api = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, role: str) -> None:
-        with (self.logs / f"{name}.log").open("ab") as log:
-            self.procs[name] = subprocess.Popen([str(PRAVAH), "serve", role], env=self.env, stdout=log, stderr=log)
-
-    def kill(self, name: str) -> None:
-        self.procs[name].send_signal(signal.SIGKILL)
-        self.procs[name].wait()
-
-    def stop(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
+class Services(Procs):
     def get(self, path: str, tenant: str | None = "ops") -> tuple[int, dict | str]:
         req = urllib.request.Request(self.api + path)
         if tenant:
@@ -97,12 +66,6 @@ class Services:
                 return r.status, json.loads(body) if r.headers.get_content_type() == "application/json" else body
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"{}")
-
-    def ready(self) -> bool:
-        try:
-            return self.get("/readyz", None)[0] == 200
-        except urllib.error.URLError:
-            return False
 
     def job_for(self, key: str, tenant: str = "ops") -> dict | None:
         status, page = self.get(f"/v1/jobs?bucket={IN}&prefix={urllib.parse.quote(key)}", tenant)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from pravah.api.context import ApiContext
 from pravah.api.routes import accounts, auth, events, jobs, ops, registry, store, uploads
 from pravah.errors import DomainError, Throttled, Unauthorized
-from pravah.storage import LocalStore
+from pravah.storage import LocalStore, StoreError
 
 VERSION = "0.2.0"
 
@@ -25,10 +26,24 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
 
 
+async def _store_error(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": f"object store: {exc}"}, status_code=502)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL refuses text with NUL characters; that is the caller's input, not our fault.
+    Anything else is re-raised as the server error it is."""
+    if "0x00" in str(exc):
+        return JSONResponse({"detail": "text values must not contain NUL (\\u0000) characters"}, status_code=422)
+    raise exc
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(title="Pravah", version=VERSION, summary="What happened to my file?")
     app.state.ctx = ctx
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StoreError, _store_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     if ctx.settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.api.cors_origins, allow_credentials=True,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],

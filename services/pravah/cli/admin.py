@@ -28,6 +28,8 @@ def on_db(home: Path | None, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from pravah.db.session import make_engine, migrate, sessions
 
     s = settings(home=home)
+    if s.database_url is None:
+        s.home.mkdir(parents=True, exist_ok=True)  # embedded mode: the first command may come before `pravah up`
     migrate(s.db_url)
     eng = make_engine(s.db_url)
 

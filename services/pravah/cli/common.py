@@ -15,8 +15,8 @@ from pravah import pipelines
 from pravah.errors import DomainError
 from pravah.settings import Settings, SettingsError, load_settings
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 PipelinesOpt = Annotated[Path | None, typer.Option("--pipelines", "-p", help="Pipeline YAML file or folder (default: PRAVAH_PIPELINES or pipelines/).")]
 HomeOpt = Annotated[Path | None, typer.Option(help="State folder of embedded mode (default .pravah).")]

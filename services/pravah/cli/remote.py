@@ -262,26 +262,32 @@ def upload_cmd(
     url: UrlOpt = None,
 ) -> None:
     """Upload files straight to object storage in parallel parts; print the job each one started."""
-    started: list[str] = []
+    jobs_started: list[str] = []
     with client(url) as c, Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                                     TimeRemainingColumn(), console=err) as bar:
         for path in files:
             task = bar.add_task(path.name, total=path.stat().st_size)
+
+            def started(u: dict, done: int, resumed: bool, task: int = task) -> None:
+                bar.update(task, completed=done)
+                if resumed:
+                    kept = u["parts"] - len(u["missing_parts"])
+                    bar.console.print(f"resuming upload {u['id']}: {kept} of {u['parts']} parts already stored", highlight=False)
+
             try:
-                u = upload(c, path, to, resume=resume, parallel=parallel,
-                           on_start=lambda _u, done, task=task: bar.update(task, completed=done),
+                u = upload(c, path, to, resume=resume, parallel=parallel, on_start=started,
                            on_bytes=lambda k, task=task: bar.advance(task, k))
             except UploadFailed as e:
                 raise fail(f"{e}; run again with --resume to send only the missing parts") from None
             bar.console.print(f"{path} → {describe(u)}", highlight=False)
             job = wait_for_job(c, u)
             if job:
-                started.append(job)
+                jobs_started.append(job)
                 bar.console.print(f"  job {job}", highlight=False)
             elif u.get("will_run"):
                 bar.console.print("  no job yet (ingest has not seen the object); see `pravah jobs ls`", style="yellow")
-    if watch_it and started:
-        for job in started:
+    if watch_it and jobs_started:
+        for job in jobs_started:
             try:
                 watch(job, url=url)
             except typer.Exit as e:

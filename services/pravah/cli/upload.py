@@ -46,11 +46,12 @@ def find_open(client: Client, path: Path, size: int, mtime_ms: int, prefix: str 
 
 
 def upload(client: Client, path: Path, prefix: str | None, *, resume: bool = False, parallel: int = 4,
-           on_start: Callable[[dict, int], None] = lambda u, done: None, on_bytes: Callable[[int], None] = lambda n: None) -> dict:
+           on_start: Callable[[dict, int, bool], None] = lambda u, done, resumed: None, on_bytes: Callable[[int], None] = lambda n: None) -> dict:
     """Upload one file; returns the completed upload (with `will_run`, and `job_id` once known)."""
     st = path.stat()
     size, mtime_ms = st.st_size, st.st_mtime_ns // 1_000_000
     u = find_open(client, path, size, mtime_ms, prefix) if resume else None
+    resumed = u is not None
     if u is not None:
         u = client.get(f"/v1/uploads/{u['id']}")
         todo = u["missing_parts"]
@@ -62,7 +63,7 @@ def upload(client: Client, path: Path, prefix: str | None, *, resume: bool = Fal
     def part_len(n: int) -> int:
         return psize if n < parts else size - psize * (parts - 1)
 
-    on_start(u, size - sum(part_len(n) for n in todo))
+    on_start(u, size - sum(part_len(n) for n in todo), resumed)
     urls: dict[int, str] = {}
     lock = threading.Lock()
 

@@ -64,7 +64,8 @@ class S3Store:
         try:
             r = self.client.head_object(Bucket=bucket, Key=key)
         except Exception as e:
-            if _code(e) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+            # 400: a key or bucket name the store refuses (it cannot hold such an object either).
+            if _code(e) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket", "400") or type(e).__name__ == "ParamValidationError":
                 return None
             raise StoreError(f"cannot read s3://{bucket}/{key}: {e}") from None
         return ObjectInfo(size=r["ContentLength"], etag=r["ETag"].strip('"'), version_id=r.get("VersionId"),

@@ -25,7 +25,7 @@ STATUSES = "^(PENDING|RUNNING|SUCCEEDED|FAILED|CANCELLED)$"
 
 
 class SubmitJob(BaseModel):
-    bucket: str = Field(min_length=1, max_length=255)
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,62}$")
     key: str = Field(min_length=1, max_length=1024)
     pipeline: str | None = Field(None, description="Default: the pipeline of the binding that matches the key.")
 

@@ -21,7 +21,7 @@ class UploadIn(BaseModel):
     size: int = Field(ge=0, description="Bytes.")
     content_type: str | None = Field(None, max_length=255)
     prefix: str | None = Field(None, max_length=1024, description="bucket/folder/ inside your scopes; default your inbox.")
-    last_modified: int | None = Field(None, ge=0, description="The file's mtime in ms since the epoch (to match it on resume).")
+    last_modified: int | None = Field(None, ge=0, le=2**63 - 1, description="The file's mtime in ms since the epoch (to match it on resume).")
 
 
 class WillRun(BaseModel):

@@ -1,0 +1,128 @@
+"""The front door in embedded mode, as a user on a laptop runs it: `pravah up` (open on
+loopback, then with accounts), the CLI uploading through URLs the local store signs itself,
+`jobs watch` following the job over SSE (SQLite polling hub), and a signed download."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRAVAH = Path(sys.executable).parent / "pravah"
+PASSWORD = "embedded pass 1"
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Up:
+    def __init__(self, tmp: Path, **env: str):
+        self.home, self.port = tmp / "home", free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PRAVAH_WATCHER__SETTLE_SECONDS": "0.2", "PRAVAH_WATCHER__POLL_SECONDS": "0.1",
+                    "PRAVAH_URL": self.url, "XDG_CONFIG_HOME": str(tmp / "config"), **env}
+        self.log = tmp / "up.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([str(PRAVAH), "up", "--home", str(self.home), "--port", str(self.port), "-p", str(ROOT / "pipelines")],
+                                         env=self.env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError(f"pravah up did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([str(PRAVAH), *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def make_log(path: Path, lines: int) -> bytes:
+    errors, chunk = [], []
+    with path.open("wb") as f:
+        for i in range(lines):
+            line = f"2026-11-23 {'ERROR' if i % 50 == 0 else 'INFO'} event {i} {'x' * 60}\n".encode()
+            chunk.append(line)
+            if i % 50 == 0:
+                errors.append(line)
+            if len(chunk) == 10_000:
+                f.write(b"".join(chunk))
+                chunk = []
+        f.write(b"".join(chunk))
+    return b"".join(errors)
+
+
+@pytest.fixture
+def open_up(tmp_path: Path) -> Iterator[Up]:
+    up = Up(tmp_path)
+    up.start()
+    yield up
+    up.stop()
+
+
+def test_open_mode_upload_watch_download(open_up: Up, tmp_path: Path) -> None:
+    big = tmp_path / "api.log"
+    expected = make_log(big, 500_000)  # ~42 MB: three 16 MiB parts
+    r = open_up.cli("upload", str(big), "--to", "inbox/logs/")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "inbox/logs/api.log → error-lines@" in r.stderr
+    job = next(line.split()[1] for line in r.stderr.splitlines() if line.strip().startswith("job "))
+    w = open_up.cli("jobs", "watch", job)
+    assert w.returncode == 0 and "SUCCEEDED" in w.stdout, w.stdout + w.stderr
+    assert (open_up.home / "data" / "inbox" / "logs" / "api.log").stat().st_size == big.stat().st_size
+    d = open_up.cli("jobs", "download", job, "--to", str(tmp_path))
+    assert d.returncode == 0, d.stderr
+    assert gzip.decompress((tmp_path / "api.errors.log.gz").read_bytes()) == expected
+    # The signed URL is the credential: altered or expired, it is refused.
+    url = httpx.get(open_up.url + f"/v1/jobs/{job}/outputs/0").json()["url"]
+    got = httpx.get(url)
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    assert httpx.get(url.replace("sig=", "sig=0")).status_code == 403
+    assert httpx.get(url.replace("name=", "name=other")).status_code == 403
+    # Open mode trusts loopback callers only: no foreign Host, no cross-origin writes.
+    assert httpx.get(open_up.url + "/v1/jobs", headers={"Host": "evil.example"}).status_code == 403
+    r = httpx.post(open_up.url + f"/v1/jobs/{job}/retry", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and "cross-origin" in r.json()["detail"]
+    again = open_up.cli("jobs", "submit", "inbox/logs/api.log")
+    assert again.returncode == 0 and "existed already" in again.stdout, again.stdout + again.stderr
+
+
+def test_accounts_mode_in_embedded(tmp_path: Path) -> None:
+    up = Up(tmp_path, PRAVAH_AUTH__MODE="accounts")
+    made = up.cli("users", "create", "me@laptop.test", "--home", str(up.home), "--scope", "inbox", "--password-stdin", stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    up.start()
+    try:
+        assert httpx.get(up.url + "/v1/jobs").status_code == 401
+        assert up.cli("jobs", "ls").returncode == 1
+        login = up.cli("login", "me@laptop.test", "--password-stdin", stdin=PASSWORD + "\n")
+        assert login.returncode == 0, login.stderr
+        small = tmp_path / "tiny.log"
+        small.write_bytes(b"INFO ok\nERROR bad\n")
+        r = up.cli("upload", str(small), "--to", "inbox/logs/", "--watch")
+        assert r.returncode == 0 and "SUCCEEDED" in r.stdout, r.stdout + r.stderr
+        assert "me@laptop.test" in up.cli("whoami").stdout
+    finally:
+        up.stop()

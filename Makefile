@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack clean
+.PHONY: help setup build run test lint test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -28,7 +28,10 @@ build: $(STAMP) ## Build the Rust engine (release) into the package
 run: setup ## Embedded mode on the example pipelines and generated sample data
 	$(BIN)/python scripts/demo.py
 
-test: setup test-rust test-py ## The whole suite: cargo tests for the core, then pytest
+test: setup lint test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest
+
+lint: $(STAMP) ## ruff: unused and undefined names, syntax errors
+	$(BIN)/ruff check services tests bench scripts
 
 test-rust: ## cargo test for engine/core
 	cargo test --release -p pravah-core -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)'; exit $${PIPESTATUS[0]}

@@ -18,9 +18,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -34,8 +31,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import stack as services  # noqa: E402
+from common import PRAVAH, free_port, pct, serve, stop, wait_http  # noqa: E402
 
-PRAVAH = Path(sys.executable).parent / "pravah"
 RUN = uuid.uuid4().hex[:6]
 IN, OUT = f"bench-in-{RUN}", f"bench-out-{RUN}"
 PIPELINES = f"""
@@ -54,46 +51,6 @@ bindings:
   - {{bucket: {IN}, prefix: bad/, pipeline: bench-fails}}
 """
 CSV = b"order_id,region,qty\n" + b"".join(f"{i},EU,{i % 7}\n".encode() for i in range(100))
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(env: dict[str, str], role: str, log: Path) -> subprocess.Popen:
-    with log.open("ab") as f:
-        return subprocess.Popen([str(PRAVAH), "serve", role], env=env, stdout=f, stderr=f)
-
-
-def stop(*procs: subprocess.Popen) -> None:
-    for p in procs:
-        p.send_signal(signal.SIGINT)
-    for p in procs:
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
 
 
 class CompletionListener(threading.Thread):
@@ -143,7 +100,6 @@ def bench_latency(env: dict[str, str], files: int, logs: Path) -> list[str]:
             client.put_object(Bucket=IN, Key=f"up/warm-{i}.csv", Body=CSV)
         time.sleep(3)
         sent: dict[str, float] = {}
-        t0 = time.monotonic()
         for i in range(files):
             key = f"up/f{i:05d}.csv"
             client.put_object(Bucket=IN, Key=key, Body=CSV)
@@ -264,7 +220,7 @@ def bench_ingest(env: dict[str, str], n: int, logs: Path) -> list[str]:
     t0 = time.monotonic()
     proc = serve(ienv, "ingest", logs / "ingest.log")
     db = env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
-    count = lambda: int(services.psql(f"SELECT count(*) FROM jobs WHERE key LIKE 'replay/%'", db))  # noqa: E731
+    count = lambda: int(services.psql("SELECT count(*) FROM jobs WHERE key LIKE 'replay/%'", db))  # noqa: E731
     first = None
     try:
         deadline = time.monotonic() + 600
@@ -310,7 +266,7 @@ def bench_api(env: dict[str, str], rows: int, clients: int, seconds: float, logs
                 while time.monotonic() < stop_at:
                     i += clients
                     kind = "list" if i % 2 else "get"
-                    path = (f"/v1/jobs?status=SUCCEEDED&limit=50" if kind == "list"
+                    path = ("/v1/jobs?status=SUCCEEDED&limit=50" if kind == "list"
                             else f"/v1/jobs/{__import__('hashlib').md5(f'api{1 + i % rows}'.encode()).hexdigest()}")
                     t = time.monotonic()
                     r = await c.get(path)

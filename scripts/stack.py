@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -385,7 +384,7 @@ def main() -> None:
     cmd = sys.argv[1] if len(sys.argv) > 1 else "status"
     try:
         if cmd == "up":
-            env = up()
+            up()
             status()
             print(f"settings: {STATE / 'stack.env'}")
         elif cmd == "down":

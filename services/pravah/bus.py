@@ -102,15 +102,16 @@ def _record_lag(consumer: Any, records: tuple) -> None:
 
 
 class KafkaSink:
-    """Completion events to pravah.jobs.succeeded / pravah.jobs.failed, keyed by the input
-    object so one object's events stay in order."""
+    """Completion events to pravah.jobs.succeeded / pravah.jobs.failed (failed and cancelled),
+    keyed by the input object so one object's events stay in order."""
 
     def __init__(self, broker: KafkaBroker, cfg: KafkaSettings):
         self.broker, self.cfg = broker, cfg
         broker.publisher(cfg.succeeded_topic, title="jobs-succeeded", schema=CompletionEvent,
                          description="A job finished: outputs with size and sha256, metrics.")
         broker.publisher(cfg.failed_topic, title="jobs-failed", schema=CompletionEvent,
-                         description="A job failed for good: the error names the place.")
+                         description="A job failed for good (type pravah.job.failed: the error names the place) "
+                                     "or was cancelled on request (type pravah.job.cancelled).")
 
     async def publish(self, payloads: list[dict]) -> None:
         for p in payloads:
@@ -128,5 +129,6 @@ def asyncapi(cfg: KafkaSettings) -> str:
     KafkaSink(broker, cfg)
     spec = AsyncAPI(broker, title="Pravah", version="0.1.0", description=(
         "Object events in (MinIO/S3 notifications on Kafka), completion events out. Completion events are "
-        "published at least once; the CloudEvents id (<job>.succeeded|failed) is stable, so consumers drop repeats."))
+        "published at least once; the CloudEvents id (<job>.succeeded|failed|cancelled, with .r<run> before the outcome "
+        "after a manual retry) is stable, so consumers drop repeats."))
     return spec.to_specification().to_json()

@@ -241,3 +241,33 @@ def test_abort_oversize_and_hostile_names(fd: FrontDoor) -> None:
     for prefix in [f"{IN}/team/../other/", f"/{IN}/team/", f"{IN}/other/", "Not A Bucket/x/"]:
         r = httpx.post(fd.api + "/v1/uploads", json={"filename": "a.csv", "size": 1, "prefix": prefix}, headers=h)
         assert r.status_code in (404, 422), (prefix, r.text)
+
+
+def test_abandoned_uploads_expire_here_and_in_the_store(fd: FrontDoor) -> None:
+    import anyio
+
+    from pravah.db.session import make_engine, sessions
+    from pravah.settings import load_settings
+    from pravah.storage import S3Store
+    from pravah.uploads import sessions as uploads
+
+    h = {"Authorization": f"Bearer {fd.token('ana@team.test')}"}
+    u = httpx.post(fd.api + "/v1/uploads", json={"filename": "left.log", "size": 20 << 20, "prefix": f"{IN}/team/logs/"}, headers=h).json()
+    url = httpx.post(fd.api + f"/v1/uploads/{u['id']}/parts", json={"parts": [1]}, headers=h).json()["urls"]["1"]
+    assert httpx.put(url, content=b"y" * (16 << 20)).status_code == 200
+    assert u["expires_at"] > u["created_at"]
+    psql(f"UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = '{u['id']}'", db=fd.env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1])
+
+    async def sweep() -> int:
+        eng = make_engine(fd.env["PRAVAH_DATABASE_URL"])
+        async with sessions(eng)() as s:
+            n = await uploads.expire(s, S3Store(load_settings(s3={k.split("__")[1].lower(): v for k, v in fd.env.items() if k.startswith("PRAVAH_S3__")}).s3))
+        await eng.dispose()
+        return n
+
+    assert anyio.run(sweep) >= 1
+    got = httpx.get(fd.api + f"/v1/uploads/{u['id']}", headers=h).json()
+    assert got["status"] == "EXPIRED"
+    assert all(p["Key"] != "team/logs/left.log" for p in s3_client().list_multipart_uploads(Bucket=IN).get("Uploads", []))
+    r = httpx.post(fd.api + f"/v1/uploads/{u['id']}/parts", json={"parts": [2]}, headers=h)
+    assert r.status_code == 409 and "EXPIRED" in r.json()["detail"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Executable, Select, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -227,8 +227,11 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
     return OutboxEvent(event_id=payload["id"], job_id=job.id, type=payload["type"], payload=payload, created_at=t)
 
 
-async def list_jobs(
-    session: AsyncSession,
+SUMMARY = (Job.id, Job.bucket, Job.key, Job.pipeline, Job.pipeline_version, Job.status, Job.attempts, Job.run, Job.error,
+           Job.created_at, Job.finished_at, Job.cancel_requested_at, Job.output_bucket, Job.output_key)
+
+
+def listing(
     *,
     pipeline: str | None = None,
     status: str | None = None,
@@ -239,10 +242,10 @@ async def list_jobs(
     visible: Any = None,
     after: str | None = None,
     limit: int = 50,
-) -> list[Job]:
-    """Newest first; `after` is the last id of the previous page (keyset pagination).
-    `visible` is an SQL condition limiting the jobs to what the caller may see."""
-    q = select(Job)
+) -> Select:
+    """Slim rows, newest first, in one statement; `after` is the last id of the previous page
+    (keyset pagination); `visible` an SQL condition limiting the jobs to what the caller may see."""
+    q = select(*SUMMARY)
     if visible is not None:
         q = q.where(visible)
     if since:
@@ -258,15 +261,20 @@ async def list_jobs(
     if prefix:
         q = q.where(Job.key.startswith(prefix, autoescape=True))
     if after:
-        anchor = await session.get(Job, after)
-        if anchor is not None:
-            q = q.where(or_(Job.created_at < anchor.created_at, and_(Job.created_at == anchor.created_at, Job.id < anchor.id)))
-    q = q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
-    return list((await session.execute(q)).scalars())
+        anchor = select(Job.created_at).where(Job.id == after).scalar_subquery()
+        q = q.where(or_(Job.created_at < anchor, and_(Job.created_at == anchor, Job.id < after)))
+    return q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
 
 
-async def get_job(session: AsyncSession, job_id: str) -> Job | None:
-    return await session.get(Job, job_id)
+async def list_jobs(session: AsyncSession, **filters: Any) -> list[Any]:
+    return list((await session.execute(listing(**filters))).all())
+
+
+_ONE = select(Job.__table__).where(Job.id == bindparam("job_id"))  # built once: its cache key is computed once
+
+
+def one(job_id: str) -> Executable:
+    return _ONE.params(job_id=job_id)
 
 
 async def unpublished(session: AsyncSession, limit: int = 100) -> list[OutboxEvent]:

@@ -12,7 +12,7 @@ from pravah import bus, registry, relay
 from pravah.accounts import bootstrap
 from pravah.api import serve
 from pravah.api.context import ApiContext
-from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.session import make_engine, make_read_engine, migrate, sessions
 from pravah.ingest import IngestStats
 from pravah.live.hub import Hub
 from pravah.settings import Settings
@@ -44,7 +44,7 @@ class Server:
         if "api" in roles:
             checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
             self.api = ApiContext(self.sessions, settings, self.store, self.signer, Hub(self.sessions, settings.db_url),
-                                  open=settings.auth.mode == "open", checks=checks)
+                                  open=settings.auth.mode == "open", checks=checks, reads=make_read_engine(settings.db_url, self.db))
             serve.check_open_mode(self.api)
 
     async def _api(self) -> None:
@@ -86,3 +86,5 @@ class Server:
                 if self.broker:
                     await self.broker.stop()
                 await self.db.dispose()
+                if self.api is not None and self.api.reads is not self.db:
+                    await self.api.reads.dispose()

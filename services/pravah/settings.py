@@ -29,6 +29,8 @@ class ApiSettings(BaseModel):
     port: int = Field(8787, ge=0, le=65535, description="Port of the HTTP API (0 = do not serve).")
     public_url: str | None = Field(None, description="Base URL browsers and clients reach the API at (for links the API signs itself); default http://host:port.")
     cors_origins: list[str] = Field([], description='Origins allowed to call the API from a browser with credentials (JSON list), e.g. ["https://pravah.example.com"].')
+    share_port: bool = Field(False, description="Bind with SO_REUSEPORT so several `pravah serve api` processes on one machine share the port "
+                             "(the kernel spreads connections); on Kubernetes scale with replicas instead.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Also serve /metrics without credentials on this port (for a scraper inside the cluster); 0 = only the authenticated /metrics.")
 
     @property

@@ -24,13 +24,19 @@ class Authenticator:
     def __init__(self, sessions: async_sessionmaker, signer: tokens.Signer, ttl: float = 5.0):
         self.sessions, self.signer, self.ttl = sessions, signer, ttl
         self._users: dict[str, tuple[float, Principal | None]] = {}
+        self._verified: dict[str, tokens.Claims] = {}
         self._keys: dict[str, tuple[float, Principal | None, datetime | None]] = {}
 
     async def from_access_token(self, token: str) -> Principal:
-        try:
-            claims = self.signer.verify(token)
-        except tokens.InvalidToken as e:
-            raise Unauthorized(str(e)) from None
+        claims = self._verified.get(token)
+        if claims is None or claims.expires_at <= now():
+            try:
+                claims = self.signer.verify(token)
+            except tokens.InvalidToken as e:
+                raise Unauthorized(str(e)) from None
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[token] = claims  # a token never changes: its signature need not be checked twice
         hit = self._users.get(claims.user_id)
         if hit is None or time.monotonic() - hit[0] > self.ttl:
             async with self.sessions() as s:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 
 class JobSummary(BaseModel):
@@ -23,11 +23,6 @@ class JobSummary(BaseModel):
     cancel_requested_at: datetime | None = None
 
     model_config = {"from_attributes": True}
-
-    @field_validator("created_at", "finished_at", "cancel_requested_at")
-    @classmethod
-    def _utc(cls, v: datetime | None) -> datetime | None:
-        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
 
 
 class OutputInfo(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 
 import anyio
 import uvicorn
@@ -48,9 +49,16 @@ async def expire_uploads(ctx: ApiContext, every: float = 60.0) -> None:
         await anyio.sleep(every)
 
 
-async def _uvicorn(app: object, host: str, port: int) -> None:
+async def _uvicorn(app: object, host: str, port: int, share: bool = False) -> None:
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    await uvicorn.Server(cfg).serve()
+    sockets = None
+    if share:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sockets = [sock]
+    await uvicorn.Server(cfg).serve(sockets=sockets)
 
 
 async def serve(ctx: ApiContext) -> None:
@@ -60,6 +68,6 @@ async def serve(ctx: ApiContext) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(ctx.hub.run)
         tg.start_soon(expire_uploads, ctx)
-        tg.start_soon(_uvicorn, create_app(ctx), api.host, api.port)
+        tg.start_soon(_uvicorn, create_app(ctx), api.host, api.port, api.share_port)
         if api.metrics_port:
             tg.start_soon(_uvicorn, metrics_app(ctx), api.host, api.metrics_port)

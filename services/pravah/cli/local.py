@@ -157,7 +157,7 @@ def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, 
     except (ValueError, MissingSecret, OpenModeNotLoopback) as e:
         raise fail(str(e), 2) from None
     try:
-        anyio.run(server.run)
+        anyio.run(server.run, backend_options={"use_uvloop": True})
     except KeyboardInterrupt:
         pass
 

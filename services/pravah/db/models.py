@@ -3,11 +3,25 @@ the pipeline registry. Capabilities keep their tables beside their code (account
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class _UtcOnSqlite(TypeDecorator):
+    """SQLite keeps no time zone: values come back naive. They were written in UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+# Aware datetimes from every database; PostgreSQL (asyncpg) gives them already, at no cost.
+TS = DateTime(timezone=True).with_variant(_UtcOnSqlite(timezone=True), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -53,13 +67,13 @@ class Job(Base):
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     log: Mapped[list[str]] = mapped_column(JSON, default=list)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(TS)
+    next_attempt_at: Mapped[datetime] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    finished_at: Mapped[datetime | None] = mapped_column(TS)
     run: Mapped[int] = mapped_column(Integer, default=1)  # 1 + manual retries; part of completion event ids
-    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class OutboxEvent(Base):
@@ -70,8 +84,8 @@ class OutboxEvent(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
     type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    published_at: Mapped[datetime | None] = mapped_column(TS, index=True)
 
 
 class PipelineVersion(Base):
@@ -83,7 +97,7 @@ class PipelineVersion(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(TS)
 
 
 class AppliedDocument(Base):
@@ -94,4 +108,4 @@ class AppliedDocument(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(Text)
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime] = mapped_column(TS)

@@ -5,7 +5,7 @@ lies under its scopes (administrators: all); anything else is a 404."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,6 +17,7 @@ from pravah import control, jobs
 from pravah.api.deps import LastEventId, OriginDep, Reader, SessionDep, Writer
 from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo
 from pravah.db.models import Job, Status
+from pravah.db.session import read
 from pravah.errors import Conflict, NotFound
 from pravah.live import stream
 
@@ -32,7 +33,7 @@ class SubmitJob(BaseModel):
 
 @router.get("", response_model=JobPage)
 async def list_jobs(
-    session: SessionDep,
+    request: Request,
     caller: Reader,
     pipeline: str | None = None,
     status: Annotated[str | None, Query(pattern=STATUSES)] = None,
@@ -42,14 +43,14 @@ async def list_jobs(
     until: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
     after: Annotated[str | None, Query(description="`next` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> JobPage:
+) -> dict[str, Any]:
     """Read right. Newest first."""
-    rows = await jobs.list_jobs(
-        session, pipeline=pipeline, status=status, bucket=bucket, prefix=prefix, since=since, until=until,
+    rows = await read(request.app.state.ctx.reads, jobs.listing(
+        pipeline=pipeline, status=status, bucket=bucket, prefix=prefix, since=since, until=until,
         visible=None if caller.is_admin else caller.visible(Job.bucket, Job.key), after=after, limit=limit,
-    )
-    items = [JobSummary.model_validate(r) for r in rows]
-    return JobPage(items=items, next=items[-1].id if len(items) == limit else None)
+    ))
+    # Plain mappings: the response model validates and serialises them once, in pydantic-core.
+    return {"items": [dict(r._mapping) for r in rows], "next": rows[-1].id if len(rows) == limit else None}
 
 
 @router.post("", response_model=JobSummary, status_code=201, responses={200: {"model": JobSummary, "description": "The job existed already."}})
@@ -66,7 +67,7 @@ async def submit(body: SubmitJob, request: Request, response: Response, session:
     return JobSummary.model_validate(got.job)
 
 
-def _outputs(job: Job) -> list[OutputInfo]:
+def _outputs(job: Any) -> list[OutputInfo]:
     return [
         OutputInfo(bucket=job.output_bucket, key=job.output_key, size=o.get("size"), sha256=o.get("sha256"))
         for o in (job.report or {}).get("outputs", [])
@@ -74,13 +75,12 @@ def _outputs(job: Job) -> list[OutputInfo]:
 
 
 @router.get("/{job_id}", response_model=JobDetail)
-async def get_job(job_id: str, session: SessionDep, caller: Reader) -> JobDetail:
+async def get_job(job_id: str, request: Request, caller: Reader) -> dict[str, Any]:
     """Read right."""
-    job = await control.visible_job(session, caller, job_id)
-    return JobDetail.model_validate({**JobSummary.model_validate(job).model_dump(), **{
-        "version_id": job.version_id, "etag": job.etag, "size": job.size, "max_attempts": job.max_attempts,
-        "log": job.log, "report": job.report, "outputs": _outputs(job), "output_bucket": job.output_bucket, "output_key": job.output_key,
-    }})
+    rows = await read(request.app.state.ctx.reads, jobs.one(job_id))
+    if not rows or not caller.sees(rows[0].bucket, rows[0].key):
+        raise NotFound(f"no job {job_id}")
+    return {**rows[0]._mapping, "outputs": _outputs(rows[0])}
 
 
 @router.post("/{job_id}/retry", response_model=JobSummary)

@@ -101,7 +101,7 @@ def up(
     out.print(f"pravah up: buckets under {s.data_dir}/ ({', '.join(sorted(emb.router.buckets))}), "
               f"events → {s.events_path}" + (f", API {s.api.base_url} ({mode})" if s.api.port else ""))
     try:
-        anyio.run(emb.run)
+        anyio.run(emb.run, backend_options={"use_uvloop": True})
     except KeyboardInterrupt:
         pass
 

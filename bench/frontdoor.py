@@ -199,15 +199,29 @@ def with_streams(base: str, tok: str, n: int, work):  # noqa: ANN001, ANN201
         t.join(30)
 
 
+def hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a command, from wait4."""
+    """Wall seconds and peak RSS (MB) of a command. The peak is the child's own VmHWM, polled:
+    wait4's ru_maxrss would report at least the parent's RSS at fork time."""
     t = time.monotonic()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    peak = 0.0
+    while p.poll() is None:
+        peak = max(peak, hwm_mb(p.pid))
+        time.sleep(0.1)
     elapsed = time.monotonic() - t
-    if status:
+    if p.returncode:
         sys.exit(f"{cmd[0]} failed: {p.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, peak
 
 
 BOTO3 = """
@@ -292,6 +306,7 @@ def main() -> None:
     finally:
         stop(*apis)
         services.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        services.drop_bucket(IN)
     head = (f"# Front-door results (real services, auth on)\n\nMachine: {platform.machine()}, {os.cpu_count()} cores; {date.today()}; "
             f"PostgreSQL and MinIO on 127.0.0.1 (scripts/stack.py); {args.api_processes} `pravah serve api` process(es) sharing the port; "
             f"load generators on the same cores.\n"

@@ -328,6 +328,21 @@ def s3_client():
                         config=Config(s3={"addressing_style": "path"}))
 
 
+def drop_bucket(name: str) -> None:
+    """Delete a bucket of the stack's MinIO with everything in it (tests and benchmarks clean up)."""
+    s3 = s3_client()
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if objs:
+                s3.delete_objects(Bucket=name, Delete={"Objects": objs})
+        for u in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=name, Key=u["Key"], UploadId=u["UploadId"])
+        s3.delete_bucket(Bucket=name)
+    except s3.exceptions.NoSuchBucket:
+        pass
+
+
 def up() -> dict[str, str]:
     STATE.mkdir(parents=True, exist_ok=True)
     p = ports()

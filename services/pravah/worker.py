@@ -30,11 +30,12 @@ TICK_SECONDS = 0.5  # how soon a running job notices a cancel request
 PROGRESS_SECONDS = 1.0  # at most one progress event per job this often
 
 
-def progress_fields(p: dict[str, int], elapsed: float) -> dict[str, object]:
-    """What watchers see of the engine's counters: percent, rate and ETA when the size is known."""
+def progress_fields(p: dict[str, int], elapsed: float, steps: str = "") -> dict[str, object]:
+    """What watchers see of the engine's counters: percent, rate and ETA when the size is known.
+    The engine streams every step at once, so the step is the whole chain, not one of them."""
     size, done = p.get("input_size", 0), p.get("bytes_in", 0)
     rate = done / elapsed if elapsed > 0 else 0.0
-    out: dict[str, object] = {**p, "elapsed_seconds": round(elapsed, 1), "bytes_per_second": round(rate)}
+    out: dict[str, object] = {**p, "elapsed_seconds": round(elapsed, 1), "bytes_per_second": round(rate), "step": steps}
     if size:
         out["percent"] = round(min(100.0, 100.0 * done / size), 1)
         out["eta_seconds"] = round((size - done) / rate, 1) if rate > 0 else None
@@ -143,7 +144,7 @@ class Worker:
         result: dict[str, object] = {}
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch, job, latest, lost, cancel)
+            tg.start_soon(self._watch, job, latest, lost, cancel, " → ".join(st["op"] for st in pipeline.steps))
             try:
                 result["report"] = await anyio.to_thread.run_sync(call)
             except engine.EngineError as e:
@@ -163,7 +164,7 @@ class Worker:
             metrics.LIMITS.labels(job.pipeline, "engine").inc()
         return jobs.Outcome(False, error=f"{type(err).__name__}: {err}", retryable=not isinstance(err, PERMANENT))
 
-    async def _watch(self, job: Job, latest: dict[str, int], lost: threading.Event, cancel: threading.Event) -> None:
+    async def _watch(self, job: Job, latest: dict[str, int], lost: threading.Event, cancel: threading.Event, steps: str) -> None:
         """While the engine runs: renew the lease, notice a cancel request, and write the
         progress out at most once per PROGRESS_SECONDS."""
         started = renewed = written = time.monotonic()
@@ -182,7 +183,7 @@ class Worker:
                         cancel.set()
                     if latest and latest != last and t - written >= PROGRESS_SECONDS:
                         last, written = dict(latest), t
-                        record.emit(s, job.id, Kind.PROGRESS, **progress_fields(last, t - started))
+                        record.emit(s, job.id, Kind.PROGRESS, **progress_fields(last, t - started, steps))
                         await s.commit()
             except Exception:
                 log.warning("worker: lease renewal or progress for job %s failed", job.id, exc_info=True)

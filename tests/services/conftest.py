@@ -6,6 +6,7 @@ running for `make stack` is not disturbed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import stack as services
-from stack import psql, s3_client  # noqa: F401  (used by the test modules)
+from stack import drop_bucket, psql, s3_client  # noqa: F401  (used by the test modules)
 
 ROOT = Path(__file__).resolve().parents[2]
 PRAVAH = Path(sys.executable).parent / "pravah"
@@ -48,6 +49,16 @@ def pg_url(stack: dict[str, str]) -> Iterator[str]:
     psql(f"CREATE DATABASE {name}")
     yield stack["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
     psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def own_database(stack: dict[str, str], name: str) -> Iterator[str]:
+    """A database for one test module; its URL."""
+    psql(f"CREATE DATABASE {name}")
+    try:
+        yield stack["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def produce(env: dict[str, str], topic: str, values: list[bytes], key: bytes | None = None) -> None:
@@ -130,6 +141,24 @@ class Procs:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+        """`pravah ARGS` with this group's settings."""
+        r = subprocess.run([str(PRAVAH), *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, f"pravah {' '.join(args)} → {r.returncode}\n{r.stdout}\n{r.stderr}"
+        return r
+
+    @contextlib.contextmanager
+    def running(self, **roles: str) -> Iterator[None]:
+        """The named processes (name=role), until the block ends; ready when it starts."""
+        for name, role in roles.items():
+            self.start(name, role)
+        try:
+            wait_for(self.ready, 60, "the API to be ready")
+            yield
+        finally:
+            self.stop()
 
     def ready(self) -> bool:
         import urllib.error

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from .conftest import PRAVAH, RUN, Procs, free_port, produce, read_topic, s3_client, wait_for
+from .conftest import RUN, Procs, free_port, produce, read_topic, s3_client, wait_for
 
 IN, OUT = f"in-{RUN}", f"out-{RUN}"
 TOKENS = {"a": "token-a-" + RUN * 2, "b": "token-b-" + RUN * 2, "ops": "token-ops-" + RUN * 2}
@@ -95,16 +94,10 @@ def svc(stack: dict[str, str], pg_url: str, tmp_path_factory: pytest.TempPathFac
         "PRAVAH_WORKER__BACKOFF_SECONDS": "0.2",
     }
     (tmp / "pipelines.yaml").write_text(PIPELINES)
-    applied = subprocess.run([str(PRAVAH), "apply", str(tmp / "pipelines.yaml")], env=env, capture_output=True, text=True)
-    assert applied.returncode == 0, applied.stderr
     s = Services(env, tmp)
-    s.start("front", "api,ingest,relay")
-    s.start("worker1", "worker")
-    try:
-        wait_for(s.ready, 60, "the API to be ready")
+    s.cli("apply", str(tmp / "pipelines.yaml"))
+    with s.running(front="api,ingest,relay", worker1="worker"):
         yield s
-    finally:
-        s.stop()
 
 
 def test_apply_wrote_the_bucket_notifications(svc: Services) -> None:

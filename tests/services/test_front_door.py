@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import PRAVAH, RUN, Procs, free_port, psql, read_topic, s3_client, wait_for
+from .conftest import PRAVAH, RUN, drop_bucket, Procs, free_port, own_database, psql, read_topic, s3_client, wait_for
 
 IN, OUT = f"fd-in-{RUN}", f"fd-out-{RUN}"
 PASSWORD = "front door 1234"
@@ -37,12 +37,6 @@ bindings:
 
 
 class FrontDoor(Procs):
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-        r = subprocess.run([str(PRAVAH), *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert r.returncode == 0, f"pravah {' '.join(args)} → {r.returncode}\n{r.stdout}\n{r.stderr}"
-        return r
-
     def token(self, email: str) -> str:
         r = httpx.post(self.api + "/v1/auth/sign-in", json={"email": email, "password": PASSWORD})
         assert r.status_code == 200, r.text
@@ -52,32 +46,29 @@ class FrontDoor(Procs):
 @pytest.fixture(scope="module")
 def fd(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrontDoor]:
     tmp = tmp_path_factory.mktemp("frontdoor")
-    db = f"fd_{RUN}"
-    psql(f"CREATE DATABASE {db}")
-    env = {
-        **os.environ, **stack,
-        "PRAVAH_DATABASE_URL": stack["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{db}",
-        "PRAVAH_KAFKA__GROUP_ID": f"fd-{RUN}",
-        "PRAVAH_API__PORT": str(free_port()),
-        "PRAVAH_UPLOADS__MAX_BYTES": "2GiB",
-        "PRAVAH_WORKER__LEASE_SECONDS": "3",
-        "XDG_CONFIG_HOME": str(tmp / "config"),  # the CLI's saved sessions stay in this test
-    }
-    env["PRAVAH_URL"] = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
-    (tmp / "pipelines.yaml").write_text(PIPELINES)
-    f = FrontDoor(env, tmp)
-    f.cli("apply", str(tmp / "pipelines.yaml"))
-    f.cli("users", "create", "ana@team.test", "--tenant", "team", "--scope", f"{IN}/team/", "--password-stdin", stdin=PASSWORD + "\n")
-    f.cli("users", "create", "oz@other.test", "--tenant", "other", "--scope", f"{IN}/other/", "--password-stdin", stdin=PASSWORD + "\n")
-    f.cli("users", "create", "root@ops.test", "--tenant", "ops", "--scope", IN, "--admin", "--password-stdin", stdin=PASSWORD + "\n")
-    f.start("front", "api,ingest,relay")
-    f.start("worker", "worker")
-    try:
-        wait_for(f.ready, 60, "the API to be ready")
-        yield f
-    finally:
-        f.stop()
-        psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    with own_database(stack, f"fd_{RUN}") as url:
+        env = {
+            **os.environ, **stack,
+            "PRAVAH_DATABASE_URL": url,
+            "PRAVAH_KAFKA__GROUP_ID": f"fd-{RUN}",
+            "PRAVAH_API__PORT": str(free_port()),
+            "PRAVAH_UPLOADS__MAX_BYTES": "2GiB",
+            "PRAVAH_WORKER__LEASE_SECONDS": "3",
+            "XDG_CONFIG_HOME": str(tmp / "config"),  # the CLI's saved sessions stay in this test
+        }
+        env["PRAVAH_URL"] = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
+        (tmp / "pipelines.yaml").write_text(PIPELINES)
+        f = FrontDoor(env, tmp)
+        f.cli("apply", str(tmp / "pipelines.yaml"))
+        for email, tenant, scope, *extra in (("ana@team.test", "team", f"{IN}/team/"), ("oz@other.test", "other", f"{IN}/other/"),
+                                             ("root@ops.test", "ops", IN, "--admin")):
+            f.cli("users", "create", email, "--tenant", tenant, "--scope", scope, "--password-stdin", *extra, stdin=PASSWORD + "\n")
+        try:
+            with f.running(front="api,ingest,relay", worker="worker"):
+                yield f
+        finally:
+            drop_bucket(IN)  # a few hundred MB: a kept stack must not fill the disk run after run
+            drop_bucket(OUT)
 
 
 def write_log(path: Path, mb: int) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from .conftest import RUN, Procs, free_port, psql, wait_for
+from .conftest import RUN, Procs, free_port, own_database
 from .frontdoor import PASSWORD
 
 STREAMS = {"/v1/events"}  # endless by design; its parameters are covered by the job stream
@@ -21,27 +21,12 @@ EXAMPLES = int(os.environ.get("PRAVAH_FUZZ_EXAMPLES", "25"))
 
 @pytest.fixture(scope="module")
 def server(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Procs]:
-    tmp = tmp_path_factory.mktemp("fuzz")
-    db = f"fuzz_{RUN}"
-    psql(f"CREATE DATABASE {db}")
-    env = {**os.environ, **stack, "PRAVAH_DATABASE_URL": stack["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{db}",
-           "PRAVAH_API__PORT": str(free_port())}
-    import subprocess
-
-    from .conftest import PRAVAH
-
-    for email, extra in (("root@fuzz.test", ["--admin"]), ("user@fuzz.test", [])):
-        r = subprocess.run([str(PRAVAH), "users", "create", email, "--tenant", "fuzz", "--scope", f"fuzz-{RUN}", "--password-stdin", *extra],
-                           env=env, input=PASSWORD + "\n", capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-    p = Procs(env, tmp)
-    p.start("api", "api")
-    try:
-        wait_for(p.ready, 60, "the API")
-        yield p
-    finally:
-        p.stop()
-        psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    with own_database(stack, f"fuzz_{RUN}") as url:
+        p = Procs({**os.environ, **stack, "PRAVAH_DATABASE_URL": url, "PRAVAH_API__PORT": str(free_port())}, tmp_path_factory.mktemp("fuzz"))
+        for email, *extra in (("root@fuzz.test", "--admin"), ("user@fuzz.test",)):
+            p.cli("users", "create", email, "--tenant", "fuzz", "--scope", f"fuzz-{RUN}", "--password-stdin", *extra, stdin=PASSWORD + "\n")
+        with p.running(api="api"):
+            yield p
 
 
 def test_no_request_makes_a_server_error(server: Procs) -> None:

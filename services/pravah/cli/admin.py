@@ -46,6 +46,12 @@ def on_db(home: Path | None, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return anyio.run(go)
 
 
+async def _tenant(s: AsyncSession, name: str, scopes: list[str], inbox: str | None) -> users.Tenant:
+    t = await users.create_tenant(s, name, scopes, inbox)
+    audit.record(s, "tenant.created", OPERATOR, name="operator", target=t.name, scopes=t.scopes)
+    return t
+
+
 @tenants_app.command("create")
 def tenants_create(
     name: str,
@@ -54,12 +60,7 @@ def tenants_create(
     home: HomeOpt = None,
 ) -> None:
     """Create a tenant."""
-    async def work(s: AsyncSession) -> users.Tenant:
-        t = await users.create_tenant(s, name, scope, inbox)
-        audit.record(s, "tenant.created", OPERATOR, name="operator", target=t.name, scopes=t.scopes)
-        return t
-
-    t = on_db(home, work)
+    t = on_db(home, lambda s: _tenant(s, name, scope, inbox))
     out.print(f"tenant {t.name}: scopes {', '.join(t.scopes)}; inbox {t.inbox}")
 
 
@@ -98,8 +99,7 @@ def users_create(
             if not scope:
                 raise fail(f"no tenant {tenant!r}: create it with `pravah tenants create {tenant} --scope BUCKET[/PREFIX/]`, "
                            "or pass --scope here", 2)
-            t = await users.create_tenant(s, tenant, scope)
-            audit.record(s, "tenant.created", OPERATOR, name="operator", target=t.name, scopes=t.scopes)
+            t = await _tenant(s, tenant, scope, None)
         u = await users.create_user(s, email, password, t, role=Role.ADMIN if admin else Role.USER, display_name=name)
         audit.record(s, "user.created", OPERATOR, name="operator", target=u.email, tenant_id=t.id, role=u.role)
         return u

@@ -22,7 +22,9 @@ def _store(request: Request) -> LocalStore:
     return request.app.state.ctx.store
 
 
-def _fresh(expires: int) -> None:
+def _signed(store: LocalStore, message: str, sig: str, expires: int) -> None:
+    if not store.signer or not store.signer.check(message, sig):
+        raise Forbidden("bad signature")
     if expires < time.time():
         raise Forbidden("this signed URL has expired")
 
@@ -34,9 +36,7 @@ async def put_part(
 ) -> Response:
     """Signature. The part's bytes, streamed to disk; more than the signed size is refused."""
     store = _store(request)
-    if not store.signer or not store.signer.check(part_message(upload_id, number, expires, max), sig):
-        raise Forbidden("bad signature")
-    _fresh(expires)
+    _signed(store, part_message(upload_id, number, expires, max), sig, expires)
     if not upload_id.isalnum():
         raise Invalid("bad upload id")
     try:
@@ -64,9 +64,7 @@ async def get_object(
 ) -> FileResponse:
     """Signature. The object, as an attachment named `name`."""
     store = _store(request)
-    if not store.signer or not store.signer.check(object_message(bucket, key, expires, name), sig):
-        raise Forbidden("bad signature")
-    _fresh(expires)
+    _signed(store, object_message(bucket, key, expires, name), sig, expires)
     try:
         path = store.path(bucket, key)
     except StoreError as e:

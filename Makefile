@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test lint test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack clean
+.PHONY: help setup build browser run test lint test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -25,10 +25,13 @@ build: $(STAMP) ## Build the Rust engine (release) into the package
 	$(BIN)/maturin develop --release --uv -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)' || true
 	@$(BIN)/python -c "import pravah._engine" || { echo "engine build failed"; exit 1; }
 
+browser: ## Install Debian's Chromium for the browser tests (tests/web) if it is missing
+	@$(PY) scripts/browser.py >/dev/null
+
 run: setup ## Embedded mode on the example pipelines and generated sample data
 	$(BIN)/python scripts/demo.py
 
-test: setup lint test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest
+test: setup browser lint test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest (browser tests too)
 
 lint: $(STAMP) ## ruff: unused and undefined names, syntax errors
 	$(BIN)/ruff check services tests bench scripts
@@ -36,7 +39,7 @@ lint: $(STAMP) ## ruff: unused and undefined names, syntax errors
 test-rust: ## cargo test for engine/core
 	cargo test --release -p pravah-core -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)'; exit $${PIPESTATUS[0]}
 
-test-py: ## pytest: unit, embedded end to end, and the real-services suite (starts the stack itself)
+test-py: ## pytest: unit, embedded end to end, the real-services suite (starts the stack itself) and the browser tests
 	$(BIN)/python -m pytest -q
 
 stack: ## Start PostgreSQL, Kafka (KRaft) and MinIO on 127.0.0.1 (installs what is missing); settings in .stack/stack.env
@@ -62,6 +65,12 @@ bench: setup ## Benchmarks side by side with peers (prints one table)
 
 bench-stack: setup ## End-to-end benchmarks on the real services: upload→event latency, ingest replay, API load
 	$(BIN)/python bench/stack.py
+
+bench-frontdoor: setup ## Front-door benchmarks on the real services: status API on 1 M jobs, 1,000 SSE clients, 10 GiB upload vs boto3
+	$(BIN)/python bench/frontdoor.py
+
+screenshots: setup browser ## Regenerate docs/screenshots/ (every dashboard screen, embedded mode, real browser)
+	$(BIN)/python scripts/screenshots.py
 
 clean: ## Remove the venv, local state and build outputs in the tree
 	rm -rf $(VENV) .pravah out services/pravah/_engine*.so

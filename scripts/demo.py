@@ -80,7 +80,8 @@ async def main() -> None:
     for p in sorted((settings.data_dir / "outbox").rglob("*")):
         if p.is_file():
             print(f"  {p.relative_to(ROOT)}  {p.stat().st_size:,} bytes")
-    print("\nnext: `.venv/bin/pravah up` and drop your own files into .pravah/data/inbox/<prefix>/")
+    print("\nnext: `.venv/bin/pravah up` serves the dashboard at http://127.0.0.1:8787/ui/ (upload files there, watch")
+    print("      them run, download the results), or drop your own files into .pravah/data/inbox/<prefix>/")
     if failed or len(mine) < len(drops):
         sys.exit(1)
 

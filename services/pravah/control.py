@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pravah import jobs
@@ -117,3 +117,40 @@ async def cancel(session: AsyncSession, caller: Principal, job_id: str, origin: 
         record.log(session, job.id, line)
     await session.commit()
     return job
+
+
+ERROR_HEAD = 120  # failures group by pipeline and the start of their error (the rest often names a row or a byte)
+BULK_RETRY_MAX = 1000
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    pipeline: str
+    error: str  # its first ERROR_HEAD characters
+    count: int
+    last_at: object  # datetime of the newest failure
+
+
+async def failure_groups(session: AsyncSession, caller: Principal, since: object, limit: int = 5) -> list[FailureGroup]:
+    """Recent failures the caller may see, grouped, the biggest groups first."""
+    head = func.substr(func.coalesce(Job.error, ""), 1, ERROR_HEAD)
+    q = (select(Job.pipeline, head, func.count(), func.max(Job.finished_at))
+         .where(Job.status == Status.FAILED, Job.finished_at >= since, caller.visible(Job.bucket, Job.key))
+         .group_by(Job.pipeline, head).order_by(func.count().desc(), func.max(Job.finished_at).desc()).limit(limit))
+    return [FailureGroup(p, e, n, t) for p, e, n, t in (await session.execute(q)).all()]
+
+
+async def retry_group(session: AsyncSession, caller: Principal, pipeline: str, error: str, since: object, origin: audit.Origin) -> list[str]:
+    """Retry every failure of one group (at most BULK_RETRY_MAX); the ids retried."""
+    head = func.substr(func.coalesce(Job.error, ""), 1, ERROR_HEAD)
+    q = (select(Job.id).where(Job.status == Status.FAILED, Job.finished_at >= since, Job.pipeline == pipeline, head == error[:ERROR_HEAD],
+                              caller.visible(Job.bucket, Job.key)).order_by(Job.finished_at).limit(BULK_RETRY_MAX))
+    ids = list((await session.execute(q)).scalars())
+    done = []
+    for job_id in ids:
+        try:
+            await retry(session, caller, job_id, origin)
+            done.append(job_id)
+        except Conflict:  # retried meanwhile by someone else
+            await session.rollback()
+    return done

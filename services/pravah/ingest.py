@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from pravah import jobs, metrics, registry
 from pravah.events import EventFormatError, ObjectEvent, parse_message
 from pravah.pipelines import Document
-from pravah.routing import OutputKeyError, Router
+from pravah.routing import OutputKeyError, Router, reserved
 
 log = logging.getLogger("pravah.ingest")
 
@@ -48,6 +48,10 @@ async def ingest(sessions: async_sessionmaker, router: Router, events: list[Obje
     t = jobs.now()
     rows = []
     for ev in events:
+        if reserved(ev.key):
+            # Pravah's own scratch (dry-run outputs): not an upload, and not counted anywhere.
+            log.debug("ignored %s/%s: a reserved key", ev.bucket, ev.key)
+            continue
         route = router.route(ev)
         if route is None:
             stats.add("unrouted")

@@ -237,6 +237,7 @@ def listing(
     status: str | None = None,
     bucket: str | None = None,
     prefix: str | None = None,
+    search: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     visible: Any = None,
@@ -244,7 +245,7 @@ def listing(
     limit: int = 50,
 ) -> Select:
     """Slim rows, newest first, in one statement; `after` is the last id of the previous page
-    (keyset pagination); `visible` an SQL condition limiting the jobs to what the caller may see."""
+    (keyset pagination); `search` a case-insensitive part of the key; `visible` an SQL condition limiting the jobs to what the caller may see."""
     q = select(*SUMMARY)
     if visible is not None:
         q = q.where(visible)
@@ -260,6 +261,8 @@ def listing(
         q = q.where(Job.bucket == bucket)
     if prefix:
         q = q.where(Job.key.startswith(prefix, autoescape=True))
+    if search:
+        q = q.where(Job.key.icontains(search, autoescape=True))
     if after:
         anchor = select(Job.created_at).where(Job.id == after).scalar_subquery()
         q = q.where(or_(Job.created_at < anchor, and_(Job.created_at == anchor, Job.id < after)))

@@ -62,15 +62,22 @@ class Binding(BaseModel):
     pipeline: str = Field(pattern=NAME)
 
     def matches(self, bucket: str, key: str) -> bool:
-        if bucket != self.bucket or not key.startswith(self.prefix):
-            return False
+        return self.why_not(bucket, key) is None
+
+    def why_not(self, bucket: str, key: str) -> str | None:
+        """None when the object matches; otherwise the first reason it does not, for people."""
+        if bucket != self.bucket:
+            return f"bucket is {bucket!r}, the binding watches {self.bucket!r}"
+        if not key.startswith(self.prefix):
+            return f"key does not start with the prefix {self.prefix!r}"
         if self.suffix is not None and not key.endswith(self.suffix):
-            return False
+            return f"key does not end with {self.suffix!r}"
         if self.glob is not None:
             from fnmatch import fnmatchcase
 
-            return fnmatchcase(key[len(self.prefix) :], self.glob)
-        return True
+            if not fnmatchcase(key[len(self.prefix) :], self.glob):
+                return f"the rest of the key after the prefix, {key[len(self.prefix):]!r}, does not match the glob {self.glob!r}"
+        return None
 
     @property
     def specificity(self) -> tuple[int, int]:

@@ -11,10 +11,25 @@ from pravah.events import ObjectEvent
 from pravah.pipelines import Binding, Document, Pipeline
 
 
+# Keys Pravah writes for itself (dry-run outputs under _pravah/dry-runs/): no binding takes them.
+RESERVED_PREFIX = "_pravah/"
+
+
+def reserved(key: str) -> bool:
+    return key.startswith(RESERVED_PREFIX)
+
+
 @dataclass(frozen=True)
 class Route:
     binding: Binding
     pipeline: Pipeline
+
+
+@dataclass(frozen=True)
+class Verdict:
+    binding: Binding
+    chosen: bool
+    reason: str
 
 
 class Router:
@@ -24,10 +39,24 @@ class Router:
         self._bindings = sorted(doc.bindings, key=lambda b: b.specificity, reverse=True)
 
     def route(self, event: ObjectEvent) -> Route | None:
+        if reserved(event.key):
+            return None
         for b in self._bindings:
             if b.matches(event.bucket, event.key):
                 return Route(b, self.doc.pipeline(b.pipeline))
         return None
+
+    def explain(self, bucket: str, key: str) -> list[Verdict]:
+        """Every binding, most specific first, with why it does or does not take the object;
+        the first match is the one that fires (`chosen`)."""
+        if reserved(key):
+            return [Verdict(b, False, f"keys under {RESERVED_PREFIX} are Pravah's own (dry-run outputs): no binding takes them") for b in self._bindings]
+        out, chosen = [], False
+        for b in self._bindings:
+            reason = b.why_not(bucket, key)
+            out.append(Verdict(b, reason is None and not chosen, reason or ("matches" if not chosen else "matches, but a more specific binding wins")))
+            chosen = chosen or reason is None
+        return out
 
     @property
     def buckets(self) -> set[str]:

@@ -59,6 +59,18 @@ class UploadSettings(BaseModel):
     part_url_seconds: int = Field(3600, ge=60, le=7 * 86400, description="Life of a presigned part URL.")
 
 
+class DryRunSettings(BaseModel):
+    bucket: str | None = Field(None, description="Bucket dry-run outputs are written to, under _pravah/dry-runs/; default: the sample object's own bucket "
+                               "(it exists and the caller may use it). No binding matches _pravah/ keys, and ingest ignores them.")
+    ttl_seconds: int = Field(3600, ge=1, description="Dry-run outputs are deleted this long after they were written.")
+    sweep_seconds: float = Field(60.0, ge=0, description="How often an API process that has served a dry-run deletes expired dry-run outputs (0 = never: sweep elsewhere).")
+    max_input_bytes: ByteSize = Field(ByteSize(64 * 1024**2), description='Largest sample object a dry-run reads, e.g. "64MiB" '
+                                      "(the engine reads whole objects: a larger sample is refused with 413).")
+    timeout_seconds: float = Field(60.0, gt=0, description="Longest a dry-run may run the engine (the pipeline's own timeout applies when shorter).")
+    rows: int = Field(20, ge=1, le=200, description="Rows a dry-run shows when the caller does not say (at most 200).")
+    concurrency: int = Field(1, ge=1, le=16, description="Dry-runs one process runs at once; more wait their turn (they share the API's cores).")
+
+
 class KafkaSettings(BaseModel):
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka brokers, host:port[,host:port].")
     object_topic: str = Field("pravah.objects", description="Where MinIO/S3 publishes object events.")
@@ -105,6 +117,7 @@ class Settings(BaseSettings):
     s3: S3Settings = S3Settings()
     auth: AuthSettings = AuthSettings()
     uploads: UploadSettings = UploadSettings()
+    dry_run: DryRunSettings = DryRunSettings()
     tenants: list[Tenant] = Field([], description="Bootstrap tenants (JSON list), each with an API key: created or updated at start-up.")
 
     @property

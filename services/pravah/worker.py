@@ -20,6 +20,7 @@ from pravah.db.models import Job
 from pravah.db.wakeup import JOBS, Wakeup
 from pravah.live import record
 from pravah.live.models import Kind
+from pravah.ops import heartbeats
 from pravah.registry import Registry
 from pravah.settings import WorkerSettings
 from pravah.storage import Store
@@ -56,12 +57,14 @@ class Worker:
         self.owner = worker_id()
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.backoff = timedelta(seconds=settings.backoff_seconds)
+        self.running: set[str] = set()  # job ids, for the heartbeat
 
     async def serve(self) -> None:
         """Run jobs until cancelled, `concurrency` at a time."""
         wake = Wakeup(str(self.sessions.kw["bind"].url.render_as_string(hide_password=False)), JOBS)
         try:
             async with anyio.create_task_group() as tg:
+                tg.start_soon(heartbeats.keep_beating, self.sessions, self.owner, self.settings.concurrency, self.running)
                 for _ in range(self.settings.concurrency):
                     tg.start_soon(self._loop, wake)
         finally:
@@ -87,6 +90,13 @@ class Worker:
             job = await jobs.claim(s, self.owner, self.lease)
         if job is None:
             return False
+        self.running.add(job.id)
+        try:
+            return await self._run(job)
+        finally:
+            self.running.discard(job.id)
+
+    async def _run(self, job: Job) -> bool:
         started = time.monotonic()
         if job.cancel_requested_at is not None:  # cancelled while its dead worker held it
             outcome = jobs.Outcome(False, error="cancel requested before it could resume", cancelled=True)

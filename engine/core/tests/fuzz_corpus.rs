@@ -1,10 +1,13 @@
 //! Replays the committed fuzz corpora (engine/fuzz/corpus/<target>/*) through the same entry
 //! points the fuzz targets use: every input must come back as Ok or Err, never a panic.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 fn each(target: &str, f: impl Fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    // The checkout this run is in (cargo sets it when it runs a test), not the one the binary
+    // was built in: a shared target directory may hold a binary built from another checkout.
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let dir = root.join("../fuzz/corpus").join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();

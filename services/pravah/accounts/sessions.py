@@ -86,9 +86,14 @@ def _parse(token: str) -> tuple[str, str]:
     return token_id, secret
 
 
-async def refresh(session: AsyncSession, signer: tokens.Signer, cfg: AuthSettings, token: str, origin: audit.Origin) -> Issued:
+BROWSER_GRACE = timedelta(seconds=10)  # a cookie reuse this soon is a race of one browser's tabs, not a stolen copy
+
+
+async def refresh(session: AsyncSession, signer: tokens.Signer, cfg: AuthSettings, token: str, origin: audit.Origin,
+                  grace: timedelta = timedelta(0)) -> Issued:
     """Swap a refresh token for a new pair. A token used before means a copy exists elsewhere:
-    the whole family is revoked, signing both holders out."""
+    the whole family is revoked, signing both holders out — unless it was used less than `grace`
+    ago (browsers: tabs sharing one cookie refresh at once), which is refused without revoking."""
     t = datetime.now(UTC)
     token_id, secret = _parse(token)
     row = await session.get(RefreshToken, token_id, with_for_update=True)
@@ -96,6 +101,10 @@ async def refresh(session: AsyncSession, signer: tokens.Signer, cfg: AuthSetting
         raise Unauthorized("unknown refresh token")
     user = await session.get(User, row.user_id)
     if row.used_at is not None or row.revoked_at is not None:
+        if row.used_at is not None and t - aware(row.used_at) < grace:
+            # Two tabs of one browser refreshing at once: the other one won and its new cookies
+            # are on their way. Refuse without revoking (the loser retries with those cookies).
+            raise Unauthorized("refresh token just used by another request; retry with the new cookies")
         if row.used_at is not None:  # replayed: someone else holds a copy
             await _revoke_family(session, row.family, t)
             audit.record(session, "auth.refresh_reused", origin, name=user.email, user_id=user.id, tenant_id=user.tenant_id,

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
+from pravah import web
 from pravah.api.context import ApiContext
-from pravah.api.routes import accounts, auth, events, jobs, ops, registry, store, uploads
+from pravah.api.routes import accounts, auth, dryrun, events, jobs, ops, registry, store, uploads
 from pravah.errors import DomainError, Throttled, Unauthorized
 from pravah.storage import LocalStore, StoreError
 
 VERSION = "0.2.0"
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if request.url.path.startswith("/ui/") and request.method == "GET":  # a page; the pages' own calls get JSON
+        return web.error_page(request, exc)
     headers = {}
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
@@ -48,10 +51,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.api.cors_origins, allow_credentials=True,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"])
-    for r in (ops, auth, accounts, jobs, events, uploads, registry):
+    for r in (ops, auth, accounts, jobs, events, uploads, registry, dryrun):
         app.include_router(r.router)
     if isinstance(ctx.store, LocalStore):
         app.include_router(store.router)
+    web.mount(app)
     return app
 
 

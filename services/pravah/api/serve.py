@@ -12,6 +12,7 @@ import uvicorn
 
 from pravah.api.app import create_app, metrics_app
 from pravah.api.context import ApiContext
+from pravah.dryrun import scratch
 from pravah.uploads import sessions as uploads
 
 log = logging.getLogger("pravah.api")
@@ -68,6 +69,7 @@ async def serve(ctx: ApiContext) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(ctx.hub.run)
         tg.start_soon(expire_uploads, ctx)
+        tg.start_soon(scratch.serve_sweep, ctx.store, ctx.settings.dry_run.bucket, ctx.settings.dry_run.sweep_seconds)  # expired dry-run outputs
         tg.start_soon(_uvicorn, create_app(ctx), api.host, api.port, api.share_port)
         if api.metrics_port:
             tg.start_soon(_uvicorn, metrics_app(ctx), api.host, api.metrics_port)

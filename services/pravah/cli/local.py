@@ -100,6 +100,8 @@ def up(
     mode = "open (no accounts, loopback only)" if emb.api.open else "accounts"
     out.print(f"pravah up: buckets under {s.data_dir}/ ({', '.join(sorted(emb.router.buckets))}), "
               f"events → {s.events_path}" + (f", API {s.api.base_url} ({mode})" if s.api.port else ""))
+    if s.api.port:
+        out.print(f"dashboard: {s.api.base_url}/ui/")
     try:
         anyio.run(emb.run, backend_options={"use_uvloop": True})
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pravah.accounts import models as _accounts  # noqa: F401  (their tables join Base.metadata)
 from pravah.db.models import Base
 from pravah.live import models as _live  # noqa: F401
+from pravah.ops import models as _ops  # noqa: F401
 from pravah.uploads import models as _uploads  # noqa: F401
 
 config = context.config

@@ -3,8 +3,7 @@ session cookies), and /v1/me (any identity)."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -12,7 +11,8 @@ from pydantic import BaseModel, Field
 from pravah.accounts import sessions
 from pravah.accounts.principal import Principal
 from pravah.accounts.users import principal_for
-from pravah.api.deps import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, Caller, OriginDep, SessionDep
+from pravah.api import cookies
+from pravah.api.deps import REFRESH_COOKIE, Caller, OriginDep, SessionDep
 from pravah.errors import Conflict, Unauthorized
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -65,13 +65,7 @@ def _respond(request: Request, response: Response, issued: sessions.Issued, cook
     if not cookie:
         return Tokens(access_token=issued.access_token, refresh_token=issued.refresh_token, expires_at=issued.access_expires_at,
                       refresh_expires_at=issued.refresh_expires_at, me=me)
-    secure = ctx.settings.auth.cookie_secure
-    csrf = secrets.token_urlsafe(24)
-    response.set_cookie(ACCESS_COOKIE, issued.access_token, max_age=ctx.settings.auth.access_ttl_seconds, httponly=True,
-                        samesite="lax", secure=secure)
-    response.set_cookie(REFRESH_COOKIE, issued.refresh_token, max_age=ctx.settings.auth.refresh_ttl_seconds, httponly=True,
-                        samesite="strict", secure=secure)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=ctx.settings.auth.refresh_ttl_seconds, samesite="strict", secure=secure)
+    csrf = cookies.set_session(response, ctx.settings.auth, issued)
     return Tokens(expires_at=issued.access_expires_at, refresh_expires_at=issued.refresh_expires_at, csrf_token=csrf, me=me)
 
 
@@ -93,8 +87,10 @@ async def refresh(request: Request, response: Response, session: SessionDep, ori
     if not token:
         raise Unauthorized("no refresh token (body or pravah_refresh cookie)")
     ctx = request.app.state.ctx
-    issued = await sessions.refresh(session, ctx.signer, ctx.settings.auth, token, origin)
-    return _respond(request, response, issued, cookie=not (body and body.refresh_token))
+    from_cookie = not (body and body.refresh_token)
+    issued = await sessions.refresh(session, ctx.signer, ctx.settings.auth, token, origin,
+                                    grace=sessions.BROWSER_GRACE if from_cookie else timedelta(0))
+    return _respond(request, response, issued, cookie=from_cookie)
 
 
 @router.post("/auth/sign-out", status_code=204)
@@ -106,8 +102,7 @@ async def sign_out(request: Request, response: Response, session: SessionDep, or
         raise Unauthorized("no refresh token (body or pravah_refresh cookie)")
     await sessions.sign_out(session, token, origin)
     out = Response(status_code=204)
-    for name in (ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE):
-        out.delete_cookie(name)
+    cookies.clear_session(out)
     return out
 
 

@@ -4,12 +4,12 @@ lies under its scopes (administrators: all); anything else is a 404."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
@@ -39,6 +39,7 @@ async def list_jobs(
     status: Annotated[str | None, Query(pattern=STATUSES)] = None,
     bucket: str | None = None,
     prefix: str | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="A part of the key, any case.")] = None,
     since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
     after: Annotated[str | None, Query(description="`next` of the previous page.")] = None,
@@ -46,11 +47,44 @@ async def list_jobs(
 ) -> dict[str, Any]:
     """Read right. Newest first."""
     rows = await read(request.app.state.ctx.reads, jobs.listing(
-        pipeline=pipeline, status=status, bucket=bucket, prefix=prefix, since=since, until=until,
+        pipeline=pipeline, status=status, bucket=bucket, prefix=prefix, search=q, since=since, until=until,
         visible=None if caller.is_admin else caller.visible(Job.bucket, Job.key), after=after, limit=limit,
     ))
     # Plain mappings: the response model validates and serialises them once, in pydantic-core.
     return {"items": [dict(r._mapping) for r in rows], "next": rows[-1].id if len(rows) == limit else None}
+
+
+class FailureGroupOut(BaseModel):
+    pipeline: str
+    error: str = Field(description=f"The first {control.ERROR_HEAD} characters of the error.")
+    count: int
+    last_at: datetime
+
+
+class RetryGroup(BaseModel):
+    pipeline: str = Field(max_length=64)
+    error: str = Field(max_length=control.ERROR_HEAD, description="`error` of a group from /v1/jobs/failures.")
+    since: datetime
+
+
+class Retried(BaseModel):
+    retried: list[str]
+
+
+@router.get("/failures", response_model=list[FailureGroupOut])
+async def failures(session: SessionDep, caller: Reader,
+                   since: Annotated[datetime | None, Query(description="Default: 24 hours ago.")] = None,
+                   limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[FailureGroupOut]:
+    """Read right. Recent failures grouped by pipeline and error, biggest first."""
+    since = since or datetime.now(UTC) - timedelta(hours=24)
+    return [FailureGroupOut(pipeline=g.pipeline, error=g.error, count=g.count, last_at=g.last_at)
+            for g in await control.failure_groups(session, caller, since, limit)]
+
+
+@router.post("/retry-failed", response_model=Retried)
+async def retry_failed(body: RetryGroup, session: SessionDep, caller: Writer, origin: OriginDep) -> Retried:
+    """Write right. Retries every failure of one group that the caller may see (at most 1,000)."""
+    return Retried(retried=await control.retry_group(session, caller, body.pipeline, body.error, body.since, origin))
 
 
 @router.post("", response_model=JobSummary, status_code=201, responses={200: {"model": JobSummary, "description": "The job existed already."}})
@@ -81,6 +115,13 @@ async def get_job(job_id: str, request: Request, caller: Reader) -> dict[str, An
     if not rows or not caller.sees(rows[0].bucket, rows[0].key):
         raise NotFound(f"no job {job_id}")
     return {**rows[0]._mapping, "outputs": _outputs(rows[0])}
+
+
+@router.get("/{job_id}/log", response_class=PlainTextResponse)
+async def job_log(job_id: str, session: SessionDep, caller: Reader) -> PlainTextResponse:
+    """Read right. The job's log as text (the first and the newest lines when it is long)."""
+    job = await control.visible_job(session, caller, job_id)
+    return PlainTextResponse("\n".join(job.log or []) + "\n", headers={"Content-Disposition": f'attachment; filename="{job.id}.log"'})
 
 
 @router.post("/{job_id}/retry", response_model=JobSummary)

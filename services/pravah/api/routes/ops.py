@@ -3,12 +3,15 @@ right: administrators or a key with that scope; or unauthenticated on PRAVAH_API
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from pravah import metrics
-from pravah.api.deps import MetricsReader, SessionDep
+from pravah.api.deps import Admin, MetricsReader, SessionDep
+from pravah.ops import stats
 
 router = APIRouter(tags=["ops"])
 
@@ -46,3 +49,10 @@ async def render(session: SessionDep) -> Response:
 async def prometheus(_: MetricsReader, session: SessionDep) -> Response:
     """The `metrics` right. Prometheus text format."""
     return await render(session)
+
+
+@router.get("/v1/ops/summary")
+async def summary(_: Admin, session: SessionDep) -> dict:
+    """Administrators. The numbers of the operations page: jobs by status, queue, per-window
+    throughput, error rate and durations, workers, open uploads."""
+    return asdict(await stats.summary(session, charts=False))

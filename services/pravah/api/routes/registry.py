@@ -3,13 +3,17 @@ its scopes and the pipelines those bindings use (administrators: everything)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from pravah import registry
 from pravah.accounts.principal import Principal, split_scope
 from pravah.api.deps import Reader, SessionDep
 from pravah.api.schemas import BindingInfo, PipelineInfo
 from pravah.pipelines import Binding, Document
+from pravah.routing import Router
 
 router = APIRouter(prefix="/v1", tags=["pipelines"])
 
@@ -46,3 +50,34 @@ async def pipelines(session: SessionDep, caller: Reader) -> list[PipelineInfo]:
     doc = await _live(session)
     used = {b.pipeline for b in visible_bindings(doc, caller)}
     return [PipelineInfo(version=p.version, **p.model_dump()) for p in doc.pipelines if caller.is_admin or p.name in used]
+
+
+class Verdict(BaseModel):
+    binding: BindingInfo
+    chosen: bool
+    reason: str
+
+
+class BindingTest(BaseModel):
+    bucket: str
+    key: str
+    fires: str | None = Field(description="The pipeline that would run, or null: no job would start.")
+    pipeline_version: str | None
+    bindings: list[Verdict]
+
+
+@router.get("/bindings/test", response_model=BindingTest)
+async def test_binding(request: Request, caller: Reader, bucket: Annotated[str, Query(max_length=63)],
+                       key: Annotated[str, Query(max_length=1024)]) -> BindingTest:
+    """Read right. Which binding would take this object, and why each other one would not."""
+    return explain(await request.app.state.ctx.router.get(), caller, bucket, key)
+
+
+def explain(router: Router, caller: Principal, bucket: str, key: str) -> BindingTest:
+    visible = {id(b) for b in visible_bindings(router.doc, caller)}
+    verdicts = [v for v in router.explain(bucket, key) if id(v.binding) in visible]
+    chosen = next((v for v in verdicts if v.chosen), None)
+    version = router.doc.pipeline(chosen.binding.pipeline).version if chosen else None
+    return BindingTest(bucket=bucket, key=key, fires=chosen.binding.pipeline if chosen else None, pipeline_version=version,
+                       bindings=[Verdict(binding=BindingInfo.model_validate(v.binding.model_dump()), chosen=v.chosen, reason=v.reason)
+                                 for v in verdicts])

@@ -1,0 +1,91 @@
+"""The dashboard on embedded mode (`pravah up`: SQLite, local folders, open mode on loopback),
+in a real browser: a 52 MB upload through the page into the local store, its job live to
+SUCCEEDED without a reload and its output downloaded and checked; the binding tester and a
+dry run; and the same axe-core scan as on the real services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from embedded import pravah_up  # scripts/embedded.py
+
+from .conftest import assert_accessible, download_sha256
+
+PIPELINES = """
+pipelines:
+  - name: errors
+    steps: [{grep: {pattern: ERROR}}, gzip]
+    output: outbox/{dir}/{name}.errors.gz
+bindings:
+  - {bucket: inbox, prefix: logs/, pipeline: errors}
+"""
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("embedded-ui")
+    (tmp / "pipelines.yaml").write_text(PIPELINES)
+    with pravah_up(tmp / "home", tmp / "pipelines.yaml") as base:
+        yield base
+
+
+def test_upload_through_the_page_runs_live_and_downloads(up: str, page: Any, tmp_path: Path) -> None:
+    big = tmp_path / "server.log"
+    with big.open("wb") as f:
+        i = 0
+        while f.tell() < 52_000_000:
+            f.write(b"".join(f"{j} {'ERROR' if j % 89 == 0 else 'INFO'} something happened here\n".encode() for j in range(i, i + 20_000)))
+            i += 20_000
+    page.goto(up + "/ui/upload")
+    page.get_by_label("Destination").fill("inbox/logs/")
+    page.locator("#files").set_input_files(str(big))
+    page.wait_for_selector("#will-run p.ok")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    link = page.get_by_role("link", name="Open the errors job")
+    link.wait_for(timeout=60_000)
+    assert "100 %" in page.locator("#queue").inner_text()
+    link.click()
+    page.evaluate("window.__same_page = true")
+    page.locator('#job-status .status[data-status="SUCCEEDED"]').wait_for(timeout=60_000)
+    assert page.evaluate("window.__same_page === true")
+    job_id = page.url.rsplit("/", 1)[1]
+    detail = httpx.get(up + f"/v1/jobs/{job_id}").json()
+    assert detail["size"] == big.stat().st_size
+    with page.expect_download() as dl:
+        page.locator("#outputs a.download").first.click()
+    assert download_sha256(dl.value) == detail["outputs"][0]["sha256"]
+    # the jobs list shows it, with its download
+    page.goto(up + "/ui/jobs")
+    row = page.locator(f"#job-{job_id}")
+    assert "SUCCEEDED" in row.inner_text() and row.get_by_role("link", name="Download the output of logs/server.log").count() == 1
+
+
+def test_binding_tester_and_dry_run(up: str, page: Any) -> None:
+    page.goto(up + "/ui/bindings?bucket=inbox&key=logs/x.log")
+    assert "starts errors" in page.locator("#verdict").inner_text()
+    page.goto(up + "/ui/bindings?bucket=inbox&key=other/x.log")
+    assert "No binding takes" in page.locator("#verdict").inner_text()
+    assert "does not start with the prefix 'logs/'" in page.locator("main table").last.inner_text()
+    page.goto(up + "/ui/pipelines/errors")
+    page.get_by_label("Sample object (bucket/key)").fill("inbox/logs/server.log")
+    spec = page.get_by_label("Definition (YAML; edit to try a change)")
+    spec.fill(spec.input_value().replace("pattern: ERROR", "pattern: '89 ERROR'"))
+    page.get_by_role("button", name="Dry run").click()
+    page.locator("#dry-verdict").wait_for(timeout=30_000)
+    assert "(inline) would succeed" in page.locator("#dry-verdict").inner_text()
+    spec.fill("steps: [")
+    page.get_by_role("button", name="Dry run").click()
+    page.get_by_role("alert").filter(has_text="not valid YAML").wait_for()
+
+
+def test_embedded_screens_are_accessible(up: str, page: Any) -> None:
+    job = httpx.get(up + "/v1/jobs").json()["items"][0]
+    for path in ("/ui/sign-in", "/ui/jobs", f"/ui/jobs/{job['id']}", "/ui/upload", "/ui/pipelines", "/ui/pipelines/errors",
+                 "/ui/bindings?bucket=inbox&key=logs/a.log", "/ui/operations"):
+        page.goto(up + path)
+        page.wait_for_timeout(300)
+        assert_accessible(page)

@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build browser run test lint test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor screenshots clean
+.PHONY: help setup build browser run test lint test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench-stack: setup ## End-to-end benchmarks on the real services: upload→event
 
 bench-frontdoor: setup ## Front-door benchmarks on the real services: status API on 1 M jobs, 1,000 SSE clients, 10 GiB upload vs boto3
 	$(BIN)/python bench/frontdoor.py
+
+bench-dashboard: setup browser ## Dashboard benchmarks on the real services: jobs page time on 1 M jobs, status change → browser, page weight
+	$(BIN)/python bench/dashboard.py
 
 screenshots: setup browser ## Regenerate docs/screenshots/ (every dashboard screen, embedded mode, real browser)
 	$(BIN)/python scripts/screenshots.py

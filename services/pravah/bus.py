@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from aiokafka import TopicPartition
 
 from pravah import metrics
+from pravah.ops import dead_letters
 from pravah.ingest import IngestStats, LiveRouter, ingest_messages
 from pravah.settings import KafkaSettings
 
@@ -70,6 +71,8 @@ def add_ingest(broker: KafkaBroker, cfg: KafkaSettings, sessions: async_sessionm
         records = tuple(msg.raw_message) if isinstance(msg.raw_message, (tuple, list)) else (msg.raw_message,)
         try:
             dead = await ingest_messages(sessions, await router.get(), [r.value or b"" for r in records], stats)
+            await dead_letters.record(sessions, [(f"{records[d.index].topic}/{records[d.index].partition}/{records[d.index].offset}", d.reason, d.raw)
+                                                 for d in dead])
             for d in dead:
                 origin = records[d.index]
                 await broker.publish(d.raw, cfg.dead_letter_topic, key=origin.key, headers={

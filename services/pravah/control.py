@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pravah import jobs
 from pravah.accounts import audit
 from pravah.accounts.principal import Principal
-from pravah.clock import now
+from pravah.clock import aware, now
 from pravah.db import wakeup
 from pravah.db.models import Job, Status
 from pravah.errors import Conflict, Invalid, NotFound
@@ -121,6 +121,7 @@ async def cancel(session: AsyncSession, caller: Principal, job_id: str, origin: 
 
 ERROR_HEAD = 120  # failures group by pipeline and the start of their error (the rest often names a row or a byte)
 BULK_RETRY_MAX = 1000
+FAILURE_SCAN = 2000  # newest failures the strip groups
 
 
 @dataclass(frozen=True)
@@ -132,12 +133,14 @@ class FailureGroup:
 
 
 async def failure_groups(session: AsyncSession, caller: Principal, since: object, limit: int = 5) -> list[FailureGroup]:
-    """Recent failures the caller may see, grouped, the biggest groups first."""
-    head = func.substr(func.coalesce(Job.error, ""), 1, ERROR_HEAD)
-    q = (select(Job.pipeline, head, func.count(), func.max(Job.finished_at))
-         .where(Job.status == Status.FAILED, Job.finished_at >= since, caller.visible(Job.bucket, Job.key))
-         .group_by(Job.pipeline, head).order_by(func.count().desc(), func.max(Job.finished_at).desc()).limit(limit))
-    return [FailureGroup(p, e, n, t) for p, e, n, t in (await session.execute(q)).all()]
+    """Recent failures the caller may see, grouped, the biggest groups first — over the newest
+    FAILURE_SCAN of them, so a day of a million failures costs what a day of a few does."""
+    newest = (select(Job.pipeline, func.substr(func.coalesce(Job.error, ""), 1, ERROR_HEAD).label("head"), Job.finished_at)
+              .where(Job.status == Status.FAILED, Job.finished_at >= since, caller.visible(Job.bucket, Job.key))
+              .order_by(Job.finished_at.desc()).limit(FAILURE_SCAN).subquery())
+    q = (select(newest.c.pipeline, newest.c.head, func.count(), func.max(newest.c.finished_at))
+         .group_by(newest.c.pipeline, newest.c.head).order_by(func.count().desc(), func.max(newest.c.finished_at).desc()).limit(limit))
+    return [FailureGroup(p, e, n, aware(t)) for p, e, n, t in (await session.execute(q)).all()]
 
 
 async def retry_group(session: AsyncSession, caller: Principal, pipeline: str, error: str, since: object, origin: audit.Origin) -> list[str]:

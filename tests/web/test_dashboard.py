@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.conftest import RUN, Procs, drop_bucket, free_port, own_database, s3_client, stack, wait_for  # noqa: F401  (stack: a fixture)
+from services.conftest import RUN, Procs, drop_bucket, free_port, own_database, produce, s3_client, stack, wait_for  # noqa: F401  (stack: a fixture)
 
 from .conftest import assert_accessible, download_sha256
 
@@ -171,12 +172,17 @@ def test_other_tenants_job_is_not_found_and_operations_are_for_admins(dash: Dash
 
 
 def test_operations_page_shows_what_the_api_reports(dash: Dash, page: Any) -> None:
+    with ThreadPoolExecutor(1) as pool:  # asyncio.run cannot run in Playwright's thread
+        pool.submit(produce, dash.env, "pravah.objects", [b"{not json at all"]).result()  # a broken event: dead-lettered
+    wait_for(lambda: dash.get("root", "/v1/ops/summary")["dead_letters_24h"] >= 1, 60, "the dead letter")
     wait_for(lambda: dash.get("root", "/v1/ops/summary")["jobs"]["RUNNING"] == 0, 60, "no job running")
     sign_in(page, dash, "root", "/ui/operations")
     api = dash.get("root", "/v1/ops/summary")
-    tiles = {k: page.locator(f'#tiles [data-k="{k}"]').inner_text() for k in ("running", "runnable", "succeeded", "failed", "open_uploads")}
+    keys = ("running", "runnable", "succeeded", "failed", "open_uploads", "dead_letters_24h")
+    tiles = {k: page.locator(f'#tiles [data-k="{k}"]').inner_text() for k in keys}
     assert tiles == {"running": "0", "runnable": str(api["runnable"]), "succeeded": str(api["jobs"]["SUCCEEDED"]),
-                     "failed": str(api["jobs"]["FAILED"]), "open_uploads": str(api["open_uploads"])}
+                     "failed": str(api["jobs"]["FAILED"]), "open_uploads": str(api["open_uploads"]), "dead_letters_24h": str(api["dead_letters_24h"])}
+    assert "{not json at all" in page.locator("#dead-letters").inner_text()
     assert api["jobs"]["SUCCEEDED"] >= 1 and api["jobs"]["CANCELLED"] >= 1
     day = page.locator('#windows tr[data-window="24h"] td')
     w = next(w for w in api["windows"] if w["name"] == "24h")

@@ -5,6 +5,8 @@ dry run; and the same axe-core scan as on the real services."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +22,28 @@ pipelines:
   - name: errors
     steps: [{grep: {pattern: ERROR}}, gzip]
     output: outbox/{dir}/{name}.errors.gz
+  - name: error-text
+    steps: [{grep: {pattern: ERROR}}]
+    output: outbox/{dir}/{name}.errors.txt
+  - name: events
+    steps: [read_jsonl, write_parquet]
+    output: outbox/{dir}/{stem}.parquet
 bindings:
   - {bucket: inbox, prefix: logs/, pipeline: errors}
+  - {bucket: inbox, prefix: events/, pipeline: events}
+  - {bucket: inbox, prefix: text/, pipeline: error-text}
 """
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("embedded-ui")
-    (tmp / "pipelines.yaml").write_text(PIPELINES)
-    with pravah_up(tmp / "home", tmp / "pipelines.yaml") as base:
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedded-ui")
+
+
+@pytest.fixture(scope="module")
+def up(home: Path) -> Iterator[str]:
+    (home / "pipelines.yaml").write_text(PIPELINES)
+    with pravah_up(home / "home", home / "pipelines.yaml") as base:
         yield base
 
 
@@ -89,3 +103,66 @@ def test_embedded_screens_are_accessible(up: str, page: Any) -> None:
         page.goto(up + path)
         page.wait_for_timeout(300)
         assert_accessible(page)
+
+
+def test_pause_resume_and_resume_after_a_reload(up: str, page: Any, tmp_path: Path) -> None:
+    big = tmp_path / "big.log"
+    with big.open("wb") as f:
+        for i in range(12):
+            f.write(os.urandom(16 << 20))  # 192 MiB: 12 parts of 16 MiB
+    page.goto(up + "/ui/upload")
+    page.get_by_label("Destination").fill("inbox/logs/")
+    page.locator("#files").set_input_files(str(big))
+    page.wait_for_selector("#will-run p.ok")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    row = page.locator("#queue li").first
+    page.wait_for_function("() => document.querySelector('#queue li progress')?.value > 5")
+    row.get_by_role("button", name="Pause").click()
+    assert "paused" in row.locator(".figures").inner_text()
+    held = row.locator("progress").evaluate("p => p.value")
+    page.wait_for_timeout(1000)
+    assert row.locator("progress").evaluate("p => p.value") <= held, "parts kept going while paused"
+    row.get_by_role("button", name="Resume").click()
+    page.wait_for_function("() => document.querySelector('#queue li progress')?.value > 40")
+    page.reload()  # a crash of the page mid-upload: the server still knows the session
+    panel = page.locator("tr[data-upload]").filter(has_text="big.log")
+    assert panel.count() == 1
+    upload_id = panel.get_attribute("data-upload")
+    stored = httpx.get(up + f"/v1/uploads/{upload_id}").json()
+    assert stored["missing_parts"] and len(stored["missing_parts"]) < 12
+    panel.locator("input.resume").set_input_files(str(big))
+    page.get_by_role("link", name="Open the errors job").wait_for(timeout=60_000)
+    done = httpx.get(up + f"/v1/uploads/{upload_id}").json()
+    assert done["status"] == "COMPLETED" and done["size"] == big.stat().st_size
+
+
+def test_failures_strip_retries_a_group_and_text_outputs_preview(up: str, page: Any, home: Path) -> None:
+    events = home / "home" / "data" / "inbox" / "events"
+    events.mkdir(parents=True, exist_ok=True)
+    (events / ".broken.jsonl").write_text('{"a": 1}\n{"a": \n')
+    (events / ".broken.jsonl").rename(events / "broken.jsonl")
+    deadline = time.monotonic() + 30
+    while not (failed := httpx.get(up + "/v1/jobs", params={"status": "FAILED", "pipeline": "events"}).json()["items"]):
+        assert time.monotonic() < deadline, "the broken file did not fail"
+        time.sleep(0.3)
+    page.goto(up + "/ui/jobs")
+    strip = page.get_by_role("region", name="Needs attention the newest failures of the last 24 h")
+    assert "InputFormatError" in strip.inner_text() and "events" in strip.inner_text()
+    page.once("dialog", lambda d: d.accept())
+    strip.get_by_role("button", name="Retry 1").click()
+    deadline = time.monotonic() + 30
+    while httpx.get(up + f"/v1/jobs/{failed[0]['id']}").json()["run"] != 2:
+        assert time.monotonic() < deadline, "the group was not retried"
+        time.sleep(0.3)
+    # a small text output previews in the page, from its presigned URL
+    text = home / "home" / "data" / "inbox" / "text"
+    text.mkdir(parents=True, exist_ok=True)
+    (text / ".small.log").write_text("1 ERROR a\n2 INFO b\n3 ERROR c\n")
+    (text / ".small.log").rename(text / "small.log")
+    deadline = time.monotonic() + 30
+    while not (jobs := httpx.get(up + "/v1/jobs", params={"q": "small.log", "status": "SUCCEEDED"}).json()["items"]):
+        assert time.monotonic() < deadline, "the text job did not succeed"
+        time.sleep(0.3)
+    page.goto(up + f"/ui/jobs/{jobs[0]['id']}")
+    page.get_by_role("button", name="Preview").click()
+    assert page.locator("#preview-0 pre").inner_text() == "1 ERROR a\n3 ERROR c\n"

@@ -146,13 +146,13 @@ async def keep_sweeping(store: Store, bucket: str | None, every: float) -> None:
     import anyio
 
     while True:
+        await anyio.sleep(every)  # not at start-up: nothing of this process's can have expired yet
         try:
             n = await anyio.to_thread.run_sync(sweep, store, bucket)
             if n:
                 log.info("deleted %d expired dry-run output(s)", n)
         except Exception:
             log.exception("sweeping dry-run outputs failed; trying again later")
-        await anyio.sleep(every)
 
 
 _sweepers: dict[int, Any] = {}

@@ -1,7 +1,7 @@
 """The platform's numbers, read from the database (so every API process agrees): jobs by
 status, queue depth, the oldest runnable job's age, per window (1 h, 24 h, 7 d) throughput,
 error rate and p50/p95 time from upload to final status, finishes per hour or day for the
-charts, live and silent workers, open uploads."""
+charts, live and silent workers, open uploads, recent dead letters."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pravah.clock import aware
 from pravah.db.models import Job, Status
 from pravah.ops.heartbeats import DEAD_AFTER
-from pravah.ops.models import WorkerBeat
+from pravah.ops.models import DeadLetterRow, WorkerBeat
 from pravah.uploads.models import Upload, UploadStatus
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+DEAD_SHOWN = 10
 DURATION_SAMPLE = 10_000  # newest finishes a window's percentiles are taken over
 
 
@@ -64,6 +65,8 @@ class Summary:
     windows: list[Window]
     workers: list[WorkerInfo]
     open_uploads: int
+    dead_letters_24h: int = 0
+    dead_letters: list[dict] = field(default_factory=list)  # the newest few: at, origin, reason, size, head
     hourly: list[Bar] = field(default_factory=list)  # the last 24 h
     daily: list[Bar] = field(default_factory=list)  # the last 7 d
 
@@ -117,6 +120,8 @@ async def summary(s: AsyncSession, *, charts: bool = True) -> Summary:
     waiting = (await s.execute(select(func.count()).where(pending, Job.next_attempt_at > t))).scalar_one()
     beats = (await s.execute(select(WorkerBeat).order_by(WorkerBeat.started_at))).scalars().all()
     uploads = (await s.execute(select(func.count()).where(Upload.status == UploadStatus.OPEN))).scalar_one()
+    dead_day = (await s.execute(select(func.count()).where(DeadLetterRow.at >= t - timedelta(hours=24)))).scalar_one()
+    dead = (await s.execute(select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(DEAD_SHOWN))).scalars().all()
     return Summary(
         at=t,
         jobs={k: by_status.get(k, 0) for k in (Status.PENDING, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)},
@@ -127,6 +132,8 @@ async def summary(s: AsyncSession, *, charts: bool = True) -> Summary:
         workers=[WorkerInfo(w.id, w.host, w.pid, w.concurrency, list(w.jobs or []), aware(w.started_at), aware(w.seen_at),
                             t - aware(w.seen_at) < DEAD_AFTER) for w in beats],
         open_uploads=uploads,
+        dead_letters_24h=dead_day,
+        dead_letters=[{"at": aware(d.at), "origin": d.origin, "reason": d.reason, "size": d.size, "head": d.head} for d in dead],
         hourly=await _bars(s, t, "hour", 24) if charts else [],
         daily=await _bars(s, t, "day", 7) if charts else [],
     )

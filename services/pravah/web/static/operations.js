@@ -13,6 +13,7 @@ async function refresh() {
     set("succeeded", s.jobs.SUCCEEDED);
     set("failed", s.jobs.FAILED);
     set("open_uploads", s.open_uploads);
+    set("dead_letters_24h", s.dead_letters_24h);
   } catch (err) {
     banner(`Live numbers paused: ${err.message}`);
   }

@@ -17,6 +17,7 @@ Standard library only: it runs before the project's virtualenv exists.
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -163,31 +164,48 @@ def as_pg_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
 
 
+def pg_run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """A PostgreSQL program as the `postgres` user, from `/`: it may not enter this checkout."""
+    return subprocess.run(as_pg_user(cmd), cwd="/", **kw)
+
+
+def pg_home() -> Path:
+    """The folder of the cluster's data and log: .stack/ when the `postgres` user can enter it
+    (root makes and hands over the data folder and log inside); otherwise (root running a
+    checkout under /root, or in a 0700 temporary folder) a folder of its own under /var/tmp,
+    named after this checkout."""
+    if os.geteuid() != 0 or pg_run(["test", "-x", str(STATE)]).returncode == 0:
+        return STATE
+    home = Path("/var/tmp") / f"pravah-stack-{hashlib.sha256(str(STATE.resolve()).encode()).hexdigest()[:12]}"
+    home.mkdir(mode=0o700, exist_ok=True)
+    shutil.chown(home, "postgres", "postgres")
+    return home
+
+
 def pg_up(port: int) -> None:
-    bindir, data = pg_bindir(), STATE / "postgres"
+    bindir, data = pg_bindir(), pg_home() / "postgres"
     if not (data / "PG_VERSION").exists():
         data.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
-        sh(as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U", "pravah", "--auth=trust", "-E", "UTF8"]))
-    if subprocess.run(as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "status"]), capture_output=True).returncode == 0:
+        sh(as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U", "pravah", "--auth=trust", "-E", "UTF8"]), cwd="/")
+    if pg_run([str(bindir / "pg_ctl"), "-D", str(data), "status"], capture_output=True).returncode == 0:
         return
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=on -c max_connections=200"
-    logfile = STATE / "postgres.log"
+    logfile = data.parent / "postgres.log"
     logfile.touch()
     if os.geteuid() == 0:
         shutil.chown(logfile, "postgres", "postgres")
-    sh(as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(logfile), "-w", "-t", "60", "start"]))
+    sh(as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(logfile), "-w", "-t", "60", "start"]), cwd="/")
     psql = [str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "pravah", "-d", "postgres", "-tAc"]
     if sh(psql + ["SELECT 1 FROM pg_database WHERE datname = 'pravah'"]).stdout.strip() != "1":
         sh(psql + ["CREATE DATABASE pravah"])
 
 
 def pg_down() -> None:
-    data = STATE / "postgres"
+    data = pg_home() / "postgres"
     if (data / "PG_VERSION").exists():
-        subprocess.run(as_pg_user([str(pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True)
+        pg_run([str(pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
 
 
 # ---------------------------------------------------------------- Kafka
@@ -362,7 +380,7 @@ def restart(name: str) -> float:
     t = time.monotonic()
     if name == "postgres":
         bindir = pg_bindir()
-        sh(as_pg_user([str(bindir / "pg_ctl"), "-D", str(STATE / "postgres"), "-m", "immediate", "-w", "stop"]))
+        sh(as_pg_user([str(bindir / "pg_ctl"), "-D", str(pg_home() / "postgres"), "-m", "immediate", "-w", "stop"]), cwd="/")
         pg_up(p["postgres"])
     elif name == "kafka":
         stop_pid("kafka", timeout=30)

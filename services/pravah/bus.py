@@ -8,6 +8,7 @@ events of a batch in flight when the process dies.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -104,6 +105,9 @@ def _record_lag(consumer: Any, records: tuple) -> None:
             metrics.INGEST_LAG.labels(str(r.partition)).set(max(0, hw - r.offset - 1))
 
 
+CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
+
+
 class KafkaSink:
     """Completion events to pravah.jobs.succeeded / pravah.jobs.failed (failed and cancelled),
     keyed by the input object so one object's events stay in order."""
@@ -119,7 +123,9 @@ class KafkaSink:
     async def publish(self, payloads: list[dict]) -> None:
         for p in payloads:
             topic = self.cfg.succeeded_topic if p["type"].endswith("succeeded") else self.cfg.failed_topic
-            await self.broker.publish(p, topic, key=p["subject"].encode(), headers={"ce_id": p["id"], "ce_type": p["type"]})
+            # CloudEvents structured mode: the whole event is the body, with the Kafka binding's content type
+            await self.broker.publish(json.dumps(p, separators=(",", ":"), default=str).encode(), topic, key=p["subject"].encode(),
+                                      headers={"content-type": CLOUDEVENTS_JSON, "ce_id": p["id"], "ce_type": p["type"]})
             metrics.PUBLISHED.inc()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def parse_message(raw: bytes) -> Parsed:
         at = f"{where}.s3.object"
         events.append(ObjectEvent(
             bucket=bucket,
-            key=unquote_plus(_field(obj, "key", str, at)),
+            key=_key(_field(obj, "key", str, at), f"{at}.key"),
             size=_size(obj, at),
             etag=str(obj.get("eTag") or obj.get("etag") or ""),
             event_time=_time(rec.get("eventTime"), f"{where}.eventTime"),
@@ -120,3 +121,17 @@ def _time(v: object, where: str) -> datetime:
         return datetime.fromisoformat(str(v).replace("Z", "+00:00"))
     except ValueError:
         raise EventFormatError(f"{where}: not an ISO time: {v!r}") from None
+
+
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _key(raw: str, where: str) -> str:
+    """S3 notification keys are URL-encoded (`+` for a space). A broken escape or bytes that are
+    not UTF-8 make the record unreadable: an error naming the place, never a guessed key."""
+    if (m := _BROKEN_ESCAPE.search(raw)) is not None:
+        raise EventFormatError(f"{where}: broken percent-escape at character {m.start()} of {raw[:200]!r}")
+    try:
+        return unquote_to_bytes(raw.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise EventFormatError(f"{where}: the decoded key is not UTF-8 (byte {e.start}) in {raw[:200]!r}") from None

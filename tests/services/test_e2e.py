@@ -112,7 +112,9 @@ def test_upload_to_completion_event_and_presigned_download(svc: Services) -> Non
     s3_client().put_object(Bucket=IN, Key=key, Body=CSV)
     subject = f"{IN}/{key}"
     events = read_topic(svc.env, "pravah.jobs.succeeded", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 60)
-    (event,) = [json.loads(r.value) for r in events if json.loads(r.value)["subject"] == subject]
+    (rec,) = [r for r in events if json.loads(r.value)["subject"] == subject]
+    event = json.loads(rec.value)
+    assert dict(rec.headers)["content-type"] == b"application/cloudevents+json; charset=UTF-8"  # the CloudEvents Kafka binding, structured mode
     job = svc.job_for(key, tenant="a")
     assert job["status"] == "SUCCEEDED" and event["id"] == f"{job['id']}.succeeded"
     assert event["data"]["input"]["size"] == len(CSV) and event["data"]["metrics"]["rows_out"] == 3

@@ -92,3 +92,17 @@ def test_committed_asyncapi_document_matches_the_code(monkeypatch: pytest.Monkey
     assert committed == json.loads(asyncapi(KafkaSettings())), "regenerate: pravah asyncapi > docs/asyncapi.json"
     assert {c["address"] for c in committed["channels"].values()} == {
         "pravah.objects", "pravah.objects.dlq", "pravah.jobs.succeeded", "pravah.jobs.failed"}
+
+
+@pytest.mark.parametrize(("key", "why"), [("sales/%E0%A4%A.csv", "broken percent-escape at character 12"),
+                                          ("sales/%zz.csv", "broken percent-escape at character 6"),
+                                          ("sales/%E0%A4.csv", "not UTF-8")])
+def test_a_key_that_does_not_decode_is_an_error_not_a_guess(key: str, why: str):
+    with pytest.raises(EventFormatError, match=why) as e:
+        parse_message(json.dumps({"Records": [s3_record(key)]}).encode())
+    assert "Records[0].s3.object.key" in str(e.value)
+
+
+def test_a_decoded_key_keeps_its_utf8():
+    (ev,) = parse_message(json.dumps({"Records": [s3_record("d%C3%A9j%C3%A0+vu/%E0%A4%AA.csv")]}).encode()).events
+    assert ev.key == "déjà vu/प.csv"

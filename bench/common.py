@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from stack import free_port  # noqa: E402, F401  (the benchmarks take it from here)
 
 PRAVAH = Path(sys.executable).parent / "pravah"
 
@@ -16,11 +19,6 @@ def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(env: dict[str, str], role: str, log: Path) -> subprocess.Popen:

@@ -4,7 +4,6 @@ local inbox, waits until every job is final, then shows jobs, outputs and the AP
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -17,16 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from gen_data import write_log, write_sales_csv, write_sales_jsonl  # noqa: E402
+from stack import free_port  # noqa: E402
 
 from pravah import jobs  # noqa: E402
 from pravah.embedded import Embedded  # noqa: E402
 from pravah.settings import load_settings  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from stack import free_port  # noqa: F401  (scripts/ is on the path of whoever imports this)
 
 PRAVAH = Path(sys.executable).parent / "pravah"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

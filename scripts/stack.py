@@ -66,6 +66,13 @@ def port_free(port: int) -> bool:
     return True
 
 
+def free_port() -> int:
+    """A port nobody listens on now, for a short-lived server of a test, a bench or the demo."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)

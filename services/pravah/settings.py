@@ -63,7 +63,7 @@ class DryRunSettings(BaseModel):
     bucket: str | None = Field(None, description="Bucket dry-run outputs are written to, under _pravah/dry-runs/; default: the sample object's own bucket "
                                "(it exists and the caller may use it). No binding matches _pravah/ keys, and ingest ignores them.")
     ttl_seconds: int = Field(3600, ge=1, description="Dry-run outputs are deleted this long after they were written.")
-    sweep_seconds: float = Field(60.0, ge=0, description="How often an API process that has served a dry-run deletes expired dry-run outputs (0 = never: sweep elsewhere).")
+    sweep_seconds: float = Field(60.0, ge=0, description="How often each API process deletes expired dry-run outputs (0 = never: sweep elsewhere).")
     max_input_bytes: ByteSize = Field(ByteSize(64 * 1024**2), description='Largest sample object a dry-run reads, e.g. "64MiB" '
                                       "(the engine reads whole objects: a larger sample is refused with 413).")
     timeout_seconds: float = Field(60.0, gt=0, description="Longest a dry-run may run the engine (the pipeline's own timeout applies when shorter).")

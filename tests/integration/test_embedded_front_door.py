@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack import free_port  # scripts/stack.py
 
 ROOT = Path(__file__).resolve().parents[2]
 PRAVAH = Path(sys.executable).parent / "pravah"
 PASSWORD = "embedded pass 1"
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Up:

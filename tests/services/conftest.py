@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import stack as services
-from stack import drop_bucket, psql, s3_client  # noqa: F401  (used by the test modules)
+from stack import drop_bucket, free_port, psql, s3_client  # noqa: F401  (used by the test modules)
 
 ROOT = Path(__file__).resolve().parents[2]
 PRAVAH = Path(sys.executable).parent / "pravah"
@@ -110,12 +109,6 @@ def wait_for(pred: Callable[[], object], timeout: float = 60.0, what: str = "con
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Procs:
     """`pravah serve ROLE` processes of one test module, logs under `logs`."""
 
@@ -169,3 +162,34 @@ class Procs:
                 return r.status == 200
         except (urllib.error.URLError, OSError):
             return False
+
+
+def three_tenants(bucket: str) -> list[tuple[str, str, str, bool]]:
+    """(email, tenant, scope, admin): two tenants under `bucket`, and an administrator."""
+    return [("ana@team.test", "team", f"{bucket}/team/", False), ("oz@other.test", "other", f"{bucket}/other/", False),
+            ("root@ops.test", "ops", bucket, True)]
+
+
+@contextlib.contextmanager
+def deployment(kind: type[Procs], stack: dict[str, str], tmp: Path, name: str, pipelines: str, users: list[tuple[str, str, str, bool]],
+               password: str, roles: dict[str, str], buckets: tuple[str, ...], **settings: str) -> Iterator[Procs]:
+    """Pravah for one test module, through its own CLI as an operator would set it up: a
+    database and consumer group of its own, `pipelines` applied, the users created, the
+    `roles` (name=role) running; `buckets` dropped at the end (a kept stack must not fill
+    the disk run after run). `settings`: more PRAVAH_* variables."""
+    with own_database(stack, f"{name}_{RUN}") as url:
+        env = {**os.environ, **stack, "PRAVAH_DATABASE_URL": url, "PRAVAH_KAFKA__GROUP_ID": f"{name}-{RUN}",
+               "PRAVAH_API__PORT": str(free_port()), "XDG_CONFIG_HOME": str(tmp / "config"), **settings}
+        env["PRAVAH_URL"] = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
+        (tmp / "pipelines.yaml").write_text(pipelines)
+        d = kind(env, tmp)
+        d.cli("apply", str(tmp / "pipelines.yaml"))
+        for email, tenant, scope, admin in users:
+            d.cli("users", "create", email, "--tenant", tenant, "--scope", scope, "--password-stdin", *(["--admin"] if admin else []),
+                  stdin=password + "\n")
+        try:
+            with d.running(**roles):
+                yield d
+        finally:
+            for b in buckets:
+                drop_bucket(b)

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from pravah import jobs
 from pravah.accounts.models import AuditEvent
 from pravah.accounts.tokens import Signer
+from pravah.db.models import Job
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
 from pravah.pipelines import Binding, Document, Pipeline
@@ -319,5 +320,66 @@ def test_submit_is_idempotent_and_retry_cancel_follow_the_status(world: World) -
             assert any("cancelled by alice@acme.test" in line for line in detail["log"])
             assert any("retried by alice@acme.test (run 2)" in line for line in detail["log"])
         assert {"job.submitted", "job.cancel_requested", "job.retried"} <= set(await audit_actions(world))
+
+    anyio.run(go)
+
+
+def test_dashboard_pages_and_the_routes_behind_them_refuse_everyone_else(world: World) -> None:
+    """Who may call each route the dashboard added: strangers are sent to sign in (pages) or
+    get 401 (calls); users get 403 on administrators' pages and routes and with a read-only
+    key on writes; another tenant's job, log, outputs and failures are not found."""
+    async def go() -> None:
+        ids = await make_jobs(world)
+        other = ids["globex"]
+        eng = make_engine(world.pg_url)
+        async with sessions(eng)() as s:  # globex's job failed an hour ago: the failures strip's material
+            await s.execute(update(Job).where(Job.id == other).values(
+                status="FAILED", error="InputFormatError: bad row", finished_at=datetime.now(UTC) - timedelta(hours=1)))
+            await s.commit()
+        await eng.dispose()
+        async with api(world) as (c, _):
+            alice = bearer((await sign_in(c, "alice@acme.test"))["access_token"])
+            bob = bearer((await sign_in(c, "bob@globex.test"))["access_token"])
+            root = bearer((await sign_in(c, "root@ops.test"))["access_token"])
+            reader = bearer((await c.post("/v1/keys", json={"name": "ro", "scopes": ["read"]}, headers=alice)).json()["key"])
+            pages = ["/ui/jobs", f"/ui/jobs/{ids['acme']}", f"/ui/jobs/{ids['acme']}/outputs", "/ui/upload", "/ui/pipelines",
+                     "/ui/pipelines/copy", "/ui/bindings", "/ui/operations"]
+            for page in pages:  # strangers: to the sign-in page, and back afterwards
+                r = await c.get(page)
+                assert r.status_code == 303 and r.headers["location"].startswith("/ui/sign-in?next="), (page, r.status_code)
+            assert (await c.get("/ui/sign-in")).status_code == 200 and (await c.get("/ui/static/ui.js")).status_code == 200
+            r = await c.post("/ui/pipelines/dry-run", json={"bucket": BUCKET, "key": "acme/a.csv", "pipeline": "copy", "spec_yaml": "{}"})
+            assert r.status_code == 401
+            for page in pages[:-1]:
+                assert (await c.get(page, headers=alice)).status_code == 200, page
+            # administrators only
+            assert (await c.get("/ui/operations", headers=alice)).status_code == 403
+            assert (await c.get("/v1/ops/summary", headers=alice)).status_code == 403
+            assert (await c.get("/ui/operations", headers=root)).status_code == 200
+            summary = (await c.get("/v1/ops/summary", headers=root)).json()
+            assert summary["jobs"]["FAILED"] >= 1 and "windows" in summary
+            # another tenant's job: not found, as a page and as calls
+            for path in (f"/ui/jobs/{other}", f"/ui/jobs/{other}/outputs", f"/v1/jobs/{other}/log"):
+                assert (await c.get(path, headers=alice)).status_code == 404, path
+            assert (await c.get(f"/v1/jobs/{other}/log", headers=bob)).status_code == 200
+            assert (await c.get("/ui/pipelines/nope", headers=alice)).status_code == 404
+            # failures: each tenant sees and retries only its own
+            assert (await c.get("/v1/jobs/failures", headers=alice)).json() == []
+            groups = (await c.get("/v1/jobs/failures", headers=bob)).json()
+            assert [(g["pipeline"], g["error"], g["count"]) for g in groups] == [("copy", "InputFormatError: bad row", 1)]
+            body = {"pipeline": "copy", "error": "InputFormatError: bad row", "since": (datetime.now(UTC) - timedelta(days=1)).isoformat()}
+            assert (await c.post("/v1/jobs/retry-failed", json=body, headers=alice)).json() == {"retried": []}
+            assert (await c.post("/v1/jobs/retry-failed", json=body, headers=reader)).status_code == 403  # a read-only key
+            assert (await c.post("/v1/jobs/retry-failed", json=body, headers=bob)).json() == {"retried": [other]}
+            # writes from a page with a read-only key, and with a cookie but no CSRF header
+            assert (await c.post("/ui/pipelines/dry-run", json={"bucket": BUCKET, "key": "acme/a.csv", "pipeline": "copy",
+                                                                "spec_yaml": "{}"}, headers=reader)).status_code == 403
+            await c.post("/v1/auth/sign-in", json={"email": "alice@acme.test", "password": PASSWORD, "cookie": True})
+            r = await c.post("/ui/pipelines/dry-run", json={"bucket": BUCKET, "key": "acme/a.csv", "pipeline": "copy", "spec_yaml": "{}"})
+            assert r.status_code == 403 and "x-csrf-token" in r.json()["detail"]
+            c.cookies.clear()
+            # the binding tester answers with the caller's bindings
+            t = (await c.get("/v1/bindings/test", params={"bucket": BUCKET, "key": "globex/x.csv"}, headers=alice)).json()
+            assert t["fires"] == "copy" and all(v["binding"]["bucket"] == BUCKET for v in t["bindings"])
 
     anyio.run(go)

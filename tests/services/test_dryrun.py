@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import RUN, Procs, drop_bucket, free_port, own_database, produce, psql, read_topic, s3_client, wait_for
+from .conftest import deployment, Procs, produce, psql, read_topic, RUN, s3_client, three_tenants, wait_for
 
 IN, OUT = f"dr-in-{RUN}", f"dr-out-{RUN}"
 PASSWORD = "dry run pass 1234"
@@ -60,31 +59,10 @@ class DryRuns(Procs):
 
 @pytest.fixture(scope="module")
 def dr(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[DryRuns]:
-    tmp = tmp_path_factory.mktemp("dryrun")
-    with own_database(stack, f"dr_{RUN}") as url:
-        env = {
-            **os.environ, **stack,
-            "PRAVAH_DATABASE_URL": url,
-            "PRAVAH_KAFKA__GROUP_ID": f"dr-{RUN}",
-            "PRAVAH_API__PORT": str(free_port()),
-            "PRAVAH_DRY_RUN__TTL_SECONDS": "5",
-            "PRAVAH_DRY_RUN__SWEEP_SECONDS": "0.5",
-            "PRAVAH_DRY_RUN__MAX_INPUT_BYTES": "1MiB",
-            "XDG_CONFIG_HOME": str(tmp / "config"),
-        }
-        env["PRAVAH_URL"] = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
-        (tmp / "pipelines.yaml").write_text(PIPELINES)
-        d = DryRuns(env, tmp)
-        d.cli("apply", str(tmp / "pipelines.yaml"))
-        for email, tenant, scope, *extra in (("ana@team.test", "team", f"{IN}/team/"), ("oz@other.test", "other", f"{IN}/other/"),
-                                             ("root@ops.test", "ops", IN, "--admin")):
-            d.cli("users", "create", email, "--tenant", tenant, "--scope", scope, "--password-stdin", *extra, stdin=PASSWORD + "\n")
-        try:
-            with d.running(front="api,ingest", worker="worker"):
-                yield d
-        finally:
-            drop_bucket(IN)
-            drop_bucket(OUT)
+    with deployment(DryRuns, stack, tmp_path_factory.mktemp("dryrun"), "dr", PIPELINES, three_tenants(IN), PASSWORD,
+                    {"front": "api,ingest", "worker": "worker"}, (IN, OUT), PRAVAH_DRY_RUN__TTL_SECONDS="5",
+                    PRAVAH_DRY_RUN__SWEEP_SECONDS="0.5", PRAVAH_DRY_RUN__MAX_INPUT_BYTES="1MiB") as d:
+        yield d  # type: ignore[misc]
 
 
 def job_output(d: DryRuns, key: str) -> tuple[dict, bytes]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import PRAVAH, RUN, drop_bucket, Procs, free_port, own_database, psql, read_topic, s3_client, wait_for
+from .conftest import deployment, PRAVAH, Procs, psql, read_topic, RUN, s3_client, three_tenants, wait_for
 
 IN, OUT = f"fd-in-{RUN}", f"fd-out-{RUN}"
 PASSWORD = "front door 1234"
@@ -45,30 +45,10 @@ class FrontDoor(Procs):
 
 @pytest.fixture(scope="module")
 def fd(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrontDoor]:
-    tmp = tmp_path_factory.mktemp("frontdoor")
-    with own_database(stack, f"fd_{RUN}") as url:
-        env = {
-            **os.environ, **stack,
-            "PRAVAH_DATABASE_URL": url,
-            "PRAVAH_KAFKA__GROUP_ID": f"fd-{RUN}",
-            "PRAVAH_API__PORT": str(free_port()),
-            "PRAVAH_UPLOADS__MAX_BYTES": "2GiB",
-            "PRAVAH_WORKER__LEASE_SECONDS": "3",
-            "XDG_CONFIG_HOME": str(tmp / "config"),  # the CLI's saved sessions stay in this test
-        }
-        env["PRAVAH_URL"] = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
-        (tmp / "pipelines.yaml").write_text(PIPELINES)
-        f = FrontDoor(env, tmp)
-        f.cli("apply", str(tmp / "pipelines.yaml"))
-        for email, tenant, scope, *extra in (("ana@team.test", "team", f"{IN}/team/"), ("oz@other.test", "other", f"{IN}/other/"),
-                                             ("root@ops.test", "ops", IN, "--admin")):
-            f.cli("users", "create", email, "--tenant", tenant, "--scope", scope, "--password-stdin", *extra, stdin=PASSWORD + "\n")
-        try:
-            with f.running(front="api,ingest,relay", worker="worker"):
-                yield f
-        finally:
-            drop_bucket(IN)  # a few hundred MB: a kept stack must not fill the disk run after run
-            drop_bucket(OUT)
+    with deployment(FrontDoor, stack, tmp_path_factory.mktemp("frontdoor"), "fd", PIPELINES, three_tenants(IN), PASSWORD,
+                    {"front": "api,ingest,relay", "worker": "worker"}, (IN, OUT),
+                    PRAVAH_UPLOADS__MAX_BYTES="2GiB", PRAVAH_WORKER__LEASE_SECONDS="3") as f:
+        yield f  # type: ignore[misc]
 
 
 def write_log(path: Path, mb: int) -> bytes:

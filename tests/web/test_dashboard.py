@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.conftest import RUN, Procs, drop_bucket, free_port, own_database, produce, s3_client, stack, wait_for  # noqa: F401  (stack: a fixture)
+from services.conftest import RUN, Procs, deployment, produce, s3_client, stack, three_tenants, wait_for  # noqa: F401  (stack: a fixture)
 
 from .conftest import assert_accessible, download_sha256
 
@@ -56,23 +56,9 @@ class Dash(Procs):
 
 @pytest.fixture(scope="module")
 def dash(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:  # noqa: F811  (the imported fixture)
-    tmp = tmp_path_factory.mktemp("dashboard")
-    with own_database(stack, f"ui_{RUN}") as url:
-        env = {**os.environ, **stack, "PRAVAH_DATABASE_URL": url, "PRAVAH_KAFKA__GROUP_ID": f"ui-{RUN}",
-               "PRAVAH_API__PORT": str(free_port()), "XDG_CONFIG_HOME": str(tmp / "config")}
-        env["PRAVAH_URL"] = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
-        (tmp / "pipelines.yaml").write_text(PIPELINES)
-        d = Dash(env, tmp)
-        d.cli("apply", str(tmp / "pipelines.yaml"))
-        for who, (email, tenant, scope) in USERS.items():
-            d.cli("users", "create", email, "--tenant", tenant, "--scope", scope, "--password-stdin",
-                  *(["--admin"] if who == "root" else []), stdin=PASSWORD + "\n")
-        try:
-            with d.running(front="api,ingest,relay", worker="worker"):
-                yield d
-        finally:
-            drop_bucket(IN)
-            drop_bucket(OUT)
+    with deployment(Dash, stack, tmp_path_factory.mktemp("dashboard"), "ui", PIPELINES, three_tenants(IN), PASSWORD,
+                    {"front": "api,ingest,relay", "worker": "worker"}, (IN, OUT)) as d:
+        yield d  # type: ignore[misc]
 
 
 def sign_in(page: Any, dash: Dash, who: str, then: str = "/ui/jobs") -> None:

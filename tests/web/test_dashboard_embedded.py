@@ -6,7 +6,6 @@ dry run; and the same axe-core scan as on the real services."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from embedded import pravah_up  # scripts/embedded.py
+from services.conftest import wait_for
 
 from .conftest import assert_accessible, download_sha256
 
@@ -141,28 +141,21 @@ def test_failures_strip_retries_a_group_and_text_outputs_preview(up: str, page: 
     events.mkdir(parents=True, exist_ok=True)
     (events / ".broken.jsonl").write_text('{"a": 1}\n{"a": \n')
     (events / ".broken.jsonl").rename(events / "broken.jsonl")
-    deadline = time.monotonic() + 30
-    while not (failed := httpx.get(up + "/v1/jobs", params={"status": "FAILED", "pipeline": "events"}).json()["items"]):
-        assert time.monotonic() < deadline, "the broken file did not fail"
-        time.sleep(0.3)
+    failed = wait_for(lambda: httpx.get(up + "/v1/jobs", params={"status": "FAILED", "pipeline": "events"}).json()["items"], 30,
+                      "the broken file to fail")
     page.goto(up + "/ui/jobs")
     strip = page.get_by_role("region", name="Needs attention the newest failures of the last 24 h")
     assert "InputFormatError" in strip.inner_text() and "events" in strip.inner_text()
     page.once("dialog", lambda d: d.accept())
     strip.get_by_role("button", name="Retry 1").click()
-    deadline = time.monotonic() + 30
-    while httpx.get(up + f"/v1/jobs/{failed[0]['id']}").json()["run"] != 2:
-        assert time.monotonic() < deadline, "the group was not retried"
-        time.sleep(0.3)
+    wait_for(lambda: httpx.get(up + f"/v1/jobs/{failed[0]['id']}").json()["run"] == 2, 30, "the group to be retried")
     # a small text output previews in the page, from its presigned URL
     text = home / "home" / "data" / "inbox" / "text"
     text.mkdir(parents=True, exist_ok=True)
     (text / ".small.log").write_text("1 ERROR a\n2 INFO b\n3 ERROR c\n")
     (text / ".small.log").rename(text / "small.log")
-    deadline = time.monotonic() + 30
-    while not (jobs := httpx.get(up + "/v1/jobs", params={"q": "small.log", "status": "SUCCEEDED"}).json()["items"]):
-        assert time.monotonic() < deadline, "the text job did not succeed"
-        time.sleep(0.3)
+    jobs = wait_for(lambda: httpx.get(up + "/v1/jobs", params={"q": "small.log", "status": "SUCCEEDED"}).json()["items"], 30,
+                    "the text job to succeed")
     page.goto(up + f"/ui/jobs/{jobs[0]['id']}")
     page.get_by_role("button", name="Preview").click()
     assert page.locator("#preview-0 pre").inner_text() == "1 ERROR a\n3 ERROR c\n"

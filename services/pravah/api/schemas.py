@@ -32,6 +32,12 @@ class OutputInfo(BaseModel):
     sha256: str | None
 
 
+def outputs_of(job: Any) -> list[OutputInfo]:
+    """A job's outputs from its engine report (its output columns name where they went)."""
+    return [OutputInfo(bucket=job.output_bucket, key=job.output_key, size=o.get("size"), sha256=o.get("sha256"))
+            for o in (job.report or {}).get("outputs", [])]
+
+
 class JobDetail(JobSummary):
     version_id: str | None
     etag: str

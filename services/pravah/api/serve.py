@@ -69,7 +69,7 @@ async def serve(ctx: ApiContext) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(ctx.hub.run)
         tg.start_soon(expire_uploads, ctx)
-        tg.start_soon(scratch.serve_sweep, ctx.store, ctx.settings.dry_run.bucket, ctx.settings.dry_run.sweep_seconds)  # expired dry-run outputs
+        tg.start_soon(scratch.keep_sweeping, ctx.store, ctx.settings.dry_run.bucket, ctx.settings.dry_run.sweep_seconds)  # expired dry-run outputs
         tg.start_soon(_uvicorn, create_app(ctx), api.host, api.port, api.share_port)
         if api.metrics_port:
             tg.start_soon(_uvicorn, metrics_app(ctx), api.host, api.metrics_port)

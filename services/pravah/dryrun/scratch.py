@@ -5,13 +5,11 @@ bucket and deletes the runs whose time has passed. Calls block: run them off the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pravah.routing import RESERVED_PREFIX
 from pravah.storage import LocalStore, S3Store, Store, StoreError
@@ -142,9 +140,12 @@ def sweep(store: Store, bucket: str | None = None, now: datetime | None = None) 
 
 
 async def keep_sweeping(store: Store, bucket: str | None, every: float) -> None:
-    """Sweep every `every` seconds until cancelled (a failed sweep is tried again later)."""
+    """Sweep every `every` seconds until cancelled (a failed sweep is tried again later); every
+    API process runs this (api/serve.py). 0 = never: the sweep runs elsewhere."""
     import anyio
 
+    if every <= 0:
+        return
     while True:
         await anyio.sleep(every)  # not at start-up: nothing of this process's can have expired yet
         try:
@@ -153,27 +154,3 @@ async def keep_sweeping(store: Store, bucket: str | None, every: float) -> None:
                 log.info("deleted %d expired dry-run output(s)", n)
         except Exception:
             log.exception("sweeping dry-run outputs failed; trying again later")
-
-
-_sweepers: dict[int, Any] = {}
-
-
-def ensure_sweeping(store: Store, bucket: str | None, every: float) -> None:
-    """Start this process's sweep the first time it serves a dry-run (the API process has no
-    other hook of ours); a process that never wrote one has nothing of its own to delete, and
-    whichever process sweeps next deletes every expired run, whoever wrote it."""
-    if every <= 0:
-        return
-    task = _sweepers.get(id(store))
-    if task is not None and not task.done():
-        return
-    _sweepers[id(store)] = asyncio.get_running_loop().create_task(keep_sweeping(store, bucket, every))
-
-
-async def serve_sweep(store: Store, bucket: str | None, every: float) -> None:
-    """The API's own sweep, from its start (in its task group, so it stops with it); a dry-run
-    served later finds it running and starts no second one."""
-    if every <= 0:
-        return
-    _sweepers[id(store)] = asyncio.current_task()  # type: ignore[assignment]
-    await keep_sweeping(store, bucket, every)

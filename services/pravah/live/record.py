@@ -1,11 +1,11 @@
-"""Writing job events: added to the caller's session, so each commits with the change it
+"""Writing job events (and reading back the newest progress): added to the caller's session, so each commits with the change it
 describes (a status event with the status). PostgreSQL announces each row by a trigger."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pravah.clock import now
@@ -24,6 +24,9 @@ def log(session: AsyncSession, job_id: str, line: str) -> None:
     emit(session, job_id, Kind.LOG, line=line)
 
 
-async def latest_progress(session: AsyncSession, job_id: str) -> JobEvent | None:
-    q = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.kind == Kind.PROGRESS).order_by(JobEvent.id.desc()).limit(1)
-    return (await session.execute(q)).scalar_one_or_none()
+async def latest_progress(session: AsyncSession, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The newest progress of each job that has one, in one query."""
+    if not job_ids:
+        return {}
+    newest = select(func.max(JobEvent.id)).where(JobEvent.job_id.in_(job_ids), JobEvent.kind == Kind.PROGRESS).group_by(JobEvent.job_id)
+    return dict((await session.execute(select(JobEvent.job_id, JobEvent.data).where(JobEvent.id.in_(newest)))).all())

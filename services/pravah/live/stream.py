@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from pravah.accounts.principal import Principal
 from pravah.db.models import Job, Status
+from pravah.live import record
 from pravah.live.hub import Event, Hub, query, rows_to_events
 from pravah.live.models import JobEvent, Kind
 
@@ -54,8 +55,7 @@ async def job_stream(sessions: async_sessionmaker, hub: Hub, job: Job, last_id: 
             if last_id is None:
                 top = (await s.execute(select(func.coalesce(func.max(JobEvent.id), 0)).where(JobEvent.job_id == job.id))).scalar_one()
                 fresh = await s.get(Job, job.id, populate_existing=True)
-                prog = (await s.execute(select(JobEvent.data).where(JobEvent.job_id == job.id, JobEvent.kind == Kind.PROGRESS)
-                                        .order_by(JobEvent.id.desc()).limit(1))).scalar_one_or_none()
+                prog = (await record.latest_progress(s, [job.id])).get(job.id)
                 yield Item(top, "snapshot", snapshot(fresh, prog))
                 last = top
                 if fresh.status in Status.FINAL:

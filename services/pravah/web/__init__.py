@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from pravah.errors import DomainError, Unauthorized
@@ -25,8 +25,11 @@ def error_page(request: Request, exc: DomainError) -> Response:
     return page(request, "error.html", status_code=exc.status, message=str(exc), code=exc.status)
 
 
-async def _sign_in_needed(_request: Request, exc: Exception) -> Response:
+async def _sign_in_needed(request: Request, exc: Exception) -> Response:
+    """A page: off to sign in and back. A page's own call (POST): 401, as the API answers."""
     assert isinstance(exc, SignInNeeded)
+    if request.method != "GET":
+        return JSONResponse({"detail": "sign in first"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return RedirectResponse(sign_in_url(exc.next_url), status_code=303)
 
 

@@ -8,13 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pravah import control, jobs
-from pravah.api.routes.jobs import _outputs
+from pravah.api.schemas import outputs_of
 from pravah.api.routes.registry import visible_bindings
 from pravah.db.models import Job, Status
 from pravah.db.session import read
+from pravah.live import record
 from pravah.live.models import JobEvent, Kind
 from pravah.web.identity import Viewer
 from pravah.web.render import page
@@ -25,15 +26,6 @@ WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta
 PAGE = 50
 PREVIEWABLE = {"csv", "tsv", "txt", "log", "json", "jsonl", "ndjson", "md", "png", "jpg", "jpeg", "gif", "webp", "svg"}
 PREVIEW_MAX = 512 * 1024
-
-
-async def latest_progress(sessions: Any, job_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The newest progress event of each job, in one query."""
-    if not job_ids:
-        return {}
-    newest = select(func.max(JobEvent.id)).where(JobEvent.job_id.in_(job_ids), JobEvent.kind == Kind.PROGRESS).group_by(JobEvent.job_id)
-    async with sessions() as s:
-        return {j: d for j, d in (await s.execute(select(JobEvent.job_id, JobEvent.data).where(JobEvent.id.in_(newest)))).all()}
 
 
 @router.get("/ui/jobs", response_class=HTMLResponse)
@@ -53,8 +45,8 @@ async def jobs_page(request: Request, me: Viewer, status: str | None = None, pip
     rows = await read(ctx.reads, jobs.listing(
         pipeline=pipeline or None, status=status, bucket=bucket or None, prefix=key_prefix or None, search=(q or "")[:200] or None,
         since=t - WINDOWS[window] if window else None, visible=me.visible(Job.bucket, Job.key), after=after or None, limit=PAGE))
-    progress = await latest_progress(ctx.sessions, [r.id for r in rows if r.status == Status.RUNNING])
     async with ctx.sessions() as s:
+        progress = await record.latest_progress(s, [r.id for r in rows if r.status == Status.RUNNING])
         failures = await control.failure_groups(s, me, t - timedelta(hours=24))
     doc = (await ctx.router.get()).doc
     used = {b.pipeline for b in visible_bindings(doc, me)}
@@ -73,7 +65,7 @@ async def _job(request: Request, me: Any, job_id: str) -> Job:
 
 def output_views(job: Job) -> list[dict[str, Any]]:
     views = []
-    for n, o in enumerate(_outputs(job) if job.status == Status.SUCCEEDED else []):
+    for n, o in enumerate(outputs_of(job) if job.status == Status.SUCCEEDED else []):
         name = o.key.rsplit("/", 1)[-1]
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         kind = "image" if ext in {"png", "jpg", "jpeg", "gif", "webp", "svg"} else "text"
@@ -90,7 +82,7 @@ async def job_page(request: Request, job_id: str, me: Viewer) -> HTMLResponse:
     async with ctx.sessions() as s:
         timeline = (await s.execute(select(JobEvent.data, JobEvent.at).where(JobEvent.job_id == job.id, JobEvent.kind == Kind.STATUS)
                                     .order_by(JobEvent.id))).all()
-    progress = (await latest_progress(ctx.sessions, [job.id])).get(job.id)
+        progress = (await record.latest_progress(s, [job.id])).get(job.id)
     return page(request, "job.html", job=job, timeline=timeline, progress=progress, outputs=output_views(job),
                 log=(job.log or [])[-200:], log_cut=max(0, len(job.log or []) - 200), can_write="write" in me.permissions)
 

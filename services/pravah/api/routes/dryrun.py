@@ -1,7 +1,7 @@
 """/v1/dry-runs: run a pipeline — of the live document, a stored version, or an unsaved spec —
 on one sample object the caller may see, and answer with the output's first rows, schema and
 counts before anything is applied. No job row, no events, no metrics; the output waits under
-`_pravah/dry-runs/` (a prefix no binding takes) until this process's sweep deletes it."""
+`_pravah/dry-runs/` (a prefix no binding takes) until an API process's sweep deletes it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pravah import registry
 from pravah.api.deps import SessionDep, Writer
 from pravah.api.routes.registry import visible_bindings
-from pravah.dryrun import MAX_ROWS, DryRun, InvalidSpec, dry_run, scratch, spec
+from pravah.dryrun import MAX_ROWS, DryRun, InvalidSpec, dry_run, spec
 from pravah.errors import NotFound
 from pravah.pipelines import Document
 
@@ -74,6 +74,5 @@ async def create_dry_run(body: DryRunRequest, request: Request, session: Session
             pipeline, source = spec.from_document(doc, name), "applied"
     await session.close()  # the run may take a while: hold no database connection through it
     cfg = ctx.settings.dry_run
-    scratch.ensure_sweeping(ctx.store, cfg.bucket, cfg.sweep_seconds)
     return await dry_run(ctx.store, pipeline, body.bucket, body.key, cfg, rows=body.rows, source=source,  # type: ignore[arg-type]
                          presign_seconds=ctx.settings.s3.presign_max_seconds, limiter=_limiter(request, cfg.concurrency))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from pravah import control, jobs
 from pravah.api.deps import LastEventId, OriginDep, Reader, SessionDep, Writer
-from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo
+from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo, outputs_of
 from pravah.db.models import Job, Status
 from pravah.db.session import read
 from pravah.errors import Conflict, NotFound
@@ -101,20 +101,13 @@ async def submit(body: SubmitJob, request: Request, response: Response, session:
     return JobSummary.model_validate(got.job)
 
 
-def _outputs(job: Any) -> list[OutputInfo]:
-    return [
-        OutputInfo(bucket=job.output_bucket, key=job.output_key, size=o.get("size"), sha256=o.get("sha256"))
-        for o in (job.report or {}).get("outputs", [])
-    ]
-
-
 @router.get("/{job_id}", response_model=JobDetail)
 async def get_job(job_id: str, request: Request, caller: Reader) -> dict[str, Any]:
     """Read right."""
     rows = await read(request.app.state.ctx.reads, jobs.one(job_id))
     if not rows or not caller.sees(rows[0].bucket, rows[0].key):
         raise NotFound(f"no job {job_id}")
-    return {**rows[0]._mapping, "outputs": _outputs(rows[0])}
+    return {**rows[0]._mapping, "outputs": outputs_of(rows[0])}
 
 
 @router.get("/{job_id}/log", response_class=PlainTextResponse)
@@ -139,7 +132,7 @@ async def cancel(job_id: str, session: SessionDep, caller: Writer, origin: Origi
 
 async def _download(request: Request, session: SessionDep, caller: Reader, job_id: str, n: int, expires: int) -> tuple[str, int, OutputInfo]:
     job = await control.visible_job(session, caller, job_id)
-    outputs = _outputs(job)
+    outputs = outputs_of(job)
     if job.status != Status.SUCCEEDED:
         raise Conflict(f"job {job_id} is {job.status}; outputs exist only once it SUCCEEDED")
     if not 0 <= n < len(outputs):

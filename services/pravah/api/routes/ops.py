@@ -52,7 +52,8 @@ async def prometheus(_: MetricsReader, session: SessionDep) -> Response:
 
 
 @router.get("/v1/ops/summary")
-async def summary(_: Admin, session: SessionDep) -> dict:
+async def summary(_: Admin, session: SessionDep, windows: bool = True) -> dict:
     """Administrators. The numbers of the operations page: jobs by status, queue, per-window
-    throughput, error rate and durations, workers, open uploads."""
-    return asdict(await stats.summary(session, charts=False))
+    throughput, error rate and durations (`windows=false`: without them, for a quick refresh),
+    workers, open uploads, dead letters."""
+    return asdict(await stats.summary(session, charts=False, windows=windows))

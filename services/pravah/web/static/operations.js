@@ -1,10 +1,10 @@
-// Operations: the tiles refresh from /v1/ops/summary every 5 s (one request, not one per
-// number); the add-user form posts to /v1/users.
+// Operations: the tiles refresh from /v1/ops/summary?windows=false every 5 s (one light request,
+// not one per number; the window table and charts stay as rendered); the add-user form posts to /v1/users.
 import { apiJSON, banner, duration } from "./ui.js";
 
 async function refresh() {
   try {
-    const s = await apiJSON("/v1/ops/summary");
+    const s = await apiJSON("/v1/ops/summary?windows=false");
     const set = (k, v) => { const el = document.querySelector(`#tiles [data-k="${k}"]`); if (el) el.textContent = v; };
     set("running", s.jobs.RUNNING);
     set("runnable", s.runnable);

@@ -8,10 +8,10 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build browser run test lint test-rust test-py stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard screenshots clean
+.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard screenshots clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,13 +31,19 @@ browser: ## Install Debian's Chromium for the browser tests (tests/web) if it is
 run: setup ## Embedded mode on the example pipelines and generated sample data
 	$(BIN)/python scripts/demo.py
 
-test: setup browser lint test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest (browser tests too)
+test: setup browser lint crds test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest (browser tests too)
 
 lint: $(STAMP) ## ruff: unused and undefined names, syntax errors
 	$(BIN)/ruff check services tests bench scripts
 
 test-rust: ## cargo test for engine/core
 	cargo test --release -p pravah-core -q 2>&1 | grep -vE '^\s*(Compiling|Downloaded|Downloading)'; exit $${PIPESTATUS[0]}
+
+crds: $(STAMP) ## Fetch or generate the pinned operators' CRDs into ~/.cache/pravah/crds (what k8s-check validates against)
+	$(BIN)/python scripts/crds.py >/dev/null
+
+k8s-check: crds ## Offline checks of k8s/, the Dockerfile and the Tiltfile (tests/k8s; also part of test-py)
+	$(BIN)/python -m pytest -q tests/k8s
 
 test-py: ## pytest: unit, embedded end to end, the real-services suite (starts the stack itself) and the browser tests
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,27 @@
+"""Rendered overlays and the pinned operators' CRD schemas, once per session."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import crds
+from k8s import manifests, schemas
+
+
+@pytest.fixture(scope="session")
+def _rendered() -> dict[str, list[dict]]:
+    return {name: manifests.render(manifests.K8S / "overlays" / name) for name in manifests.OVERLAYS}
+
+
+@pytest.fixture
+def rendered(_rendered: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """overlay name -> its documents; a copy, so a test may break it."""
+    return copy.deepcopy(_rendered)
+
+
+@pytest.fixture(scope="session")
+def crd_index() -> schemas.CrdIndex:
+    # Obtains the CRDs on a fresh machine (minutes, once; cached): a tool that cannot be had fails here.
+    return schemas.CrdIndex(crds.ensure())

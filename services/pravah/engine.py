@@ -33,6 +33,7 @@ __all__ = [
     "check_expr",
     "check_plan",
     "check_step",
+    "inspect",
     "run",
 ]
 
@@ -56,10 +57,16 @@ class Report:
     input_codec: str
     duration_ms: int
     outputs: list[Output] = field(default_factory=list)
+    # Bad rows set aside by the read step's `on_bad_rows`; quarantined ones are in `rejects`.
+    rows_rejected: int = 0
+    rejects: Output | None = None
+    # The CSV dialect the read settled on (delimiter, quote, escape, header, encoding, columns).
+    dialect: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["outputs"] = [o.__dict__ for o in self.outputs]
+        d["rejects"] = self.rejects.__dict__ if self.rejects else None
         return d
 
 
@@ -77,7 +84,15 @@ def run(
     plan = {"steps": steps, "limits": {"memory_bytes": memory_bytes}}
     raw = json.loads(_engine.run(json.dumps(plan), input_uri, output_uri, dict(storage_options or {}), progress))
     raw["outputs"] = [Output(**o) for o in raw["outputs"]]
+    raw["rejects"] = Output(**raw["rejects"]) if raw.get("rejects") else None
     return Report(**raw)
+
+
+def inspect(step: dict[str, Any], input_uri: str, *, rows: int = 10,
+            storage_options: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What one read step makes of `input_uri`: dialect, columns and types, the first `rows`
+    rows as text, and the bad rows seen on the way (nothing is written)."""
+    return json.loads(_engine.inspect(json.dumps(step), input_uri, dict(storage_options or {}), rows))
 
 
 def check_plan(steps: list[dict[str, Any]]) -> None:

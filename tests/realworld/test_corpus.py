@@ -73,7 +73,7 @@ def canon(v):
 def arrow_type(t: pa.DataType) -> str:
     if pat.is_string(t) or pat.is_large_string(t) or pat.is_string_view(t):
         return "string"
-    if pat.is_timestamp(t) and t.unit == "us" and t.tz in (None, "UTC"):
+    if pat.is_timestamp(t) and t.unit == "us" and t.tz in (None, "UTC", "+00:00"):
         return "timestamp" if t.tz is None else "timestamptz"
     simple = {pa.int64(): "int64", pa.float64(): "float64", pa.bool_(): "bool", pa.date32(): "date"}
     return simple.get(t, str(t))
@@ -84,7 +84,7 @@ DUCK_TYPES = {"BIGINT": "int64", "DOUBLE": "float64", "BOOLEAN": "bool", "DATE":
 
 
 def polars_type(t) -> str:
-    if isinstance(t, pl.Datetime) and t.time_unit == "us" and t.time_zone in (None, "UTC"):
+    if isinstance(t, pl.Datetime) and t.time_unit == "us" and t.time_zone in (None, "UTC", "+00:00"):
         return "timestamp" if t.time_zone is None else "timestamptz"
     for pt, name in ((pl.Int64, "int64"), (pl.Float64, "float64"), (pl.Boolean, "bool"), (pl.Date, "date"), (pl.String, "string")):
         if t == pt:
@@ -249,7 +249,7 @@ def test_csv_to_csv_round_trip(tmp_path, case):
     else:
         assert not Path(f"{out}.rejects.jsonl").exists()
     if case in CSV_TEXT_CASES:  # the written text itself, through Python's csv module (null and "" both read as "")
-        table = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+        table = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8"), newline="")))
         assert table[0] == want["header"]
         assert table[1:] == [["" if c is None else c for c in row] for row in want["rows"]]
     # and the engine reads its own output back to the same cells and types

@@ -34,7 +34,7 @@ def test_an_applied_pipeline_prints_schema_counts_and_rows(home: Path) -> None:
     code, text = cli("sales-parquet", "inbox/sales/s.csv", "--rows", "3")
     assert code == 0, text
     assert "rows in 40 · out 20 · filtered 20 · rejected 0" in text
-    assert "schema: order_id int64, ts timestamp, customer_id int64, region string, product string, qty int64, revenue float64" in text
+    assert "schema: order_id int64, ts timestamptz, customer_id int64, region string, product string, qty int64, revenue float64" in text
     assert "3 of 20 row(s) shown; there are more" in text and "P1 " in text
     assert list((home / "data" / "inbox" / "_pravah" / "dry-runs").glob("*/s.parquet"))
 
@@ -58,6 +58,6 @@ def test_an_unsaved_spec_file_and_its_mistakes(home: Path, tmp_path: Path) -> No
 def test_a_pipeline_that_would_fail_exits_1_and_says_where(home: Path, tmp_path: Path) -> None:
     (home / "data" / "inbox" / "sales" / "bad.csv").write_text("a,b\n1,2\n3,oops\n")
     f = tmp_path / "typed.yaml"
-    f.write_text("name: typed\nsteps: [{read_csv: {schema: {b: int64}}}, write_parquet]\noutput: out/x.parquet\n")
+    f.write_text("name: typed\nsteps: [{read_csv: {schema: {b: int64}, on_bad_rows: fail}}, write_parquet]\noutput: out/x.parquet\n")
     code, text = cli("typed", "inbox/sales/bad.csv", "--spec", str(f))
-    assert code == 1 and "would fail: InputFormatError" in text and "(line 3, column 2)" in text
+    assert code == 1 and "would fail: InputFormatError" in text and "line 3, column 2" in text

@@ -161,16 +161,19 @@ def test_zstd_roundtrip(tmp_path):
 # -- errors: typed, located, and leaving no partial output -------------------------------------
 
 ERRORS = [
-    ("ragged", b"a,b\n1,2\n3\n", "incorrect number of fields", "line"),
-    ("invalid_utf8", b"a,b\n1,\xff\xfe\n", "invalid UTF-8", "line"),
+    ("ragged", b"a,b\n1,2\n3\n", "expected 2 fields, found 1", "line"),
+    # declared: `auto` would read bytes that are never UTF-8 as windows-1252
+    ("invalid_utf8", b"a,b\n1,\xff\xfe\n", "not valid UTF-8", "line"),
     ("empty", b"", "empty input", None),
 ]
 
 
 @pytest.mark.parametrize("name,data,fragment,attr", ERRORS)
 def test_malformed_csv_is_located(tmp_path, name, data, fragment, attr):
+    """With on_bad_rows: fail, the first bad row is the error, with its place (the default
+    quarantines instead: tests/realworld)."""
     with pytest.raises(engine.InputFormatError) as e:
-        run(tmp_path, CSV_TO_PQ, data)
+        run(tmp_path, [{"op": "read_csv", "on_bad_rows": "fail", "encoding": "utf-8"}, {"op": "write_parquet"}], data)
     assert fragment in str(e.value)
     assert "in.csv" in str(e.value)
     if attr:
@@ -181,7 +184,7 @@ def test_malformed_csv_is_located(tmp_path, name, data, fragment, attr):
 def test_value_violating_declared_schema_is_located(tmp_path):
     data = b"a\n" + b"1\n" * 2000 + b"oops\n"
     with pytest.raises(engine.InputFormatError) as e:
-        run(tmp_path, [{"op": "read_csv", "schema": {"a": "int64"}}, {"op": "write_parquet"}], data)
+        run(tmp_path, [{"op": "read_csv", "schema": {"a": "int64"}, "on_bad_rows": "fail"}, {"op": "write_parquet"}], data)
     assert "oops" in str(e.value) and 'column "a"' in str(e.value)
     assert (e.value.line, e.value.column) == (2002, 1)  # the file's own line (header is line 1), 1-based field
 

@@ -55,7 +55,7 @@ def test_csv_reader_roundtrips_python_csv(tmp_path, table):
     steps = [{"op": "read_csv", "schema": {"a": "string", "b": "string", "c": "string"}}, {"op": "write_jsonl"}]
     engine.run(steps, str(src), str(out))
     got = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
-    want = [{k: v for k, v in zip("abc", row) if v != ""} for row in table]
+    want = [{k: (v if v != "" else None) for k, v in zip("abc", row)} for row in table]  # nulls written explicitly
     assert got == want
 
 

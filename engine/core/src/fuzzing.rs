@@ -3,7 +3,7 @@
 //! unbounded allocation.
 
 use std::io::{Cursor, Read};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -13,7 +13,7 @@ use crate::codec::decoding;
 use crate::error::Result;
 use crate::expr::Expr;
 use crate::plan::CsvRead;
-use crate::read;
+use crate::rejects::Rejects;
 
 /// Decompressed output is capped here: a decompression bomb is read this far, no further.
 const MAX_INFLATE: u64 = 64 << 20;
@@ -21,7 +21,8 @@ const MAX_INFLATE: u64 = 64 << 20;
 /// Read `data` as CSV with default options (inference, header) to the end; returns the rows.
 pub fn csv(data: &[u8]) -> Result<usize> {
     let opts: CsvRead = serde_json::from_str("{}").expect("defaults");
-    let (_, batches) = read::csv(Box::new(Cursor::new(data.to_vec())), &opts, "fuzz.csv")?;
+    let rejects = Arc::new(Mutex::new(Rejects::counting("fuzz.csv")));
+    let (_, batches, _) = crate::csv::read(Box::new(Cursor::new(data.to_vec())), &opts, "fuzz.csv", rejects)?;
     let mut rows = 0;
     for b in batches {
         rows += b?.num_rows();

@@ -3,12 +3,15 @@
 
 mod aggregate;
 mod codec;
+mod csv;
 mod error;
 pub mod expr;
 pub mod fuzzing;
+mod jsonl;
 mod ops;
 pub mod plan;
 mod read;
+mod rejects;
 mod run;
 pub mod storage;
 mod text;
@@ -16,7 +19,7 @@ pub mod types;
 mod write;
 
 pub use error::{Error, Location as ErrorLocation, Result};
-pub use run::{run, OnProgress, Progress, Report};
+pub use run::{inspect, run, Inspection, OnProgress, Progress, Report};
 pub use storage::Options;
 
 /// Check one step alone: its name, options and expressions (not its place in the plan).

@@ -40,7 +40,7 @@ pub enum Step {
     Aggregate(Aggregate),
     WriteParquet(ParquetWrite),
     WriteCsv(CsvWrite),
-    WriteJsonl {},
+    WriteJsonl(JsonWrite),
     Grep(Grep),
     Count {},
     WordFreq(WordFreq),
@@ -53,11 +53,20 @@ pub enum Step {
 fn yes() -> bool {
     true
 }
-fn comma() -> char {
-    ','
+fn comma() -> Auto {
+    Auto::Char(b',')
 }
-fn dquote() -> char {
-    '"'
+fn dquote() -> Auto {
+    Auto::Char(b'"')
+}
+fn auto() -> String {
+    "auto".into()
+}
+fn dot() -> char {
+    '.'
+}
+fn empty_is_null() -> Vec<String> {
+    vec![String::new()]
 }
 fn infer_rows() -> usize {
     1000
@@ -66,19 +75,137 @@ fn infer_rows() -> usize {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvRead {
-    #[serde(default = "yes")]
-    pub header: bool,
+    #[serde(default)]
+    pub header: Header,
     #[serde(default = "comma")]
-    pub delimiter: char,
+    pub delimiter: Auto,
     #[serde(default = "dquote")]
-    pub quote: char,
+    pub quote: Auto,
     #[serde(default)]
     pub escape: Option<char>,
+    /// `auto` (BOM, else UTF-8 unless the sample has no valid UTF-8 at all: windows-1252) or a label.
+    #[serde(default = "auto")]
+    pub encoding: String,
+    /// Physical lines skipped before the header (a preamble).
+    #[serde(default)]
+    pub skip_rows: usize,
+    /// Last non-blank lines dropped (footnotes).
+    #[serde(default)]
+    pub skip_footer: usize,
+    #[serde(default)]
+    pub comment: Option<char>,
+    #[serde(default = "empty_is_null")]
+    pub null_values: Vec<String>,
+    #[serde(default)]
+    pub trim: bool,
+    #[serde(default = "dot")]
+    pub decimal: char,
+    #[serde(default)]
+    pub on_bad_rows: OnBadRows,
+    #[serde(default)]
+    pub max_bad_rows: MaxBadRows,
+    #[serde(default)]
+    pub ragged: Ragged,
     /// Column name → type name; overrides what inference guessed for those columns.
     #[serde(default)]
     pub schema: BTreeMap<String, String>,
     #[serde(default = "infer_rows")]
     pub infer_rows: usize,
+}
+
+/// `header: true | false | auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Header {
+    #[default]
+    Yes,
+    No,
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(true) => Ok(Header::Yes),
+            serde_json::Value::Bool(false) => Ok(Header::No),
+            serde_json::Value::String(s) if s == "auto" => Ok(Header::Auto),
+            other => Err(serde::de::Error::custom(format!("header must be true, false or \"auto\", got {other}"))),
+        }
+    }
+}
+
+/// One ASCII character, or `auto` (sniffed from a sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auto {
+    Char(u8),
+    Sniff,
+}
+
+impl<'de> Deserialize<'de> for Auto {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "auto" {
+            return Ok(Auto::Sniff);
+        }
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_ascii() && c != '\n' && c != '\r' => Ok(Auto::Char(c as u8)),
+            _ => Err(serde::de::Error::custom(format!("expected one ASCII character (not a line break) or \"auto\", got {s:?}"))),
+        }
+    }
+}
+
+/// What a bad row does: fails the job, is dropped and counted, or goes to the rejects output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRows {
+    Fail,
+    Skip,
+    #[default]
+    Quarantine,
+}
+
+/// How many bad rows a run tolerates before it fails: a count, or a share of the rows read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxBadRows {
+    Count(u64),
+    Fraction(f64),
+}
+
+impl Default for MaxBadRows {
+    fn default() -> Self {
+        MaxBadRows::Fraction(0.5)
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxBadRows {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let bad = |v: &dyn std::fmt::Display| {
+            serde::de::Error::custom(format!("max_bad_rows must be a count (0, 1, …), a fraction below 1 (0.05) or a percentage (\"5%\"), got {v}"))
+        };
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+                (Some(c), _) => Ok(MaxBadRows::Count(c)),
+                (None, Some(f)) if f > 0.0 && f < 1.0 => Ok(MaxBadRows::Fraction(f)),
+                _ => Err(bad(&n)),
+            },
+            serde_json::Value::String(s) => match s.trim().strip_suffix('%').and_then(|p| p.trim().parse::<f64>().ok()) {
+                Some(p) if (0.0..=100.0).contains(&p) => Ok(MaxBadRows::Fraction(p / 100.0)),
+                _ => Err(bad(&format!("{s:?}"))),
+            },
+            other => Err(bad(&other)),
+        }
+    }
+}
+
+
+/// Rows with too few or too many fields: bad rows, or padded with nulls / cut to the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ragged {
+    #[default]
+    Error,
+    Pad,
+    Truncate,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +215,10 @@ pub struct JsonRead {
     pub schema: BTreeMap<String, String>,
     #[serde(default = "infer_rows")]
     pub infer_rows: usize,
+    #[serde(default)]
+    pub on_bad_rows: OnBadRows,
+    #[serde(default)]
+    pub max_bad_rows: MaxBadRows,
 }
 
 fn max_groups() -> usize {
@@ -161,8 +292,20 @@ pub struct ParquetWrite {
 pub struct CsvWrite {
     #[serde(default = "yes")]
     pub header: bool,
-    #[serde(default = "comma")]
+    #[serde(default = "comma_char")]
     pub delimiter: char,
+}
+
+fn comma_char() -> char {
+    ','
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonWrite {
+    /// Write `"a":null` for null fields (readers then see every column on every line).
+    #[serde(default = "yes")]
+    pub explicit_nulls: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,7 +369,7 @@ impl Step {
             Step::Aggregate(_) => "aggregate",
             Step::WriteParquet(_) => "write_parquet",
             Step::WriteCsv(_) => "write_csv",
-            Step::WriteJsonl {} => "write_jsonl",
+            Step::WriteJsonl(_) => "write_jsonl",
             Step::Grep(_) => "grep",
             Step::Count {} => "count",
             Step::WordFreq(_) => "word_freq",
@@ -246,7 +389,7 @@ impl Step {
             | Step::Cast { .. }
             | Step::Derive { .. }
             | Step::Aggregate(_) => Kind::TableOp,
-            Step::WriteParquet(_) | Step::WriteCsv(_) | Step::WriteJsonl {} => Kind::TableSink,
+            Step::WriteParquet(_) | Step::WriteCsv(_) | Step::WriteJsonl(_) => Kind::TableSink,
             Step::Grep(_) => Kind::Lines,
             Step::Count {} | Step::WordFreq(_) => Kind::Summary,
             Step::Gzip(_) | Step::Zstd(_) => Kind::Compress,

@@ -6,9 +6,10 @@ use std::io::{BufWriter, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
 use serde::Serialize;
 
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::ops::Op;
 use crate::plan::{Kind, Plan, Step};
 use crate::read::{self, Batches};
+use crate::rejects::Rejects;
 use crate::storage::{hex, Location, ObjectReader, ObjectWriter, Options, Written};
 use crate::text::{filter_lines, Counts, Frequencies, LineFilter, LineSink, Matcher, WriteLines};
 use crate::write::{finish_out, Out, TableSink};
@@ -45,6 +47,19 @@ pub struct Report {
     pub input_codec: &'static str,
     pub outputs: Vec<Written>,
     pub duration_ms: u64,
+    /// Rows set aside by `on_bad_rows` (skipped or quarantined), and where quarantined ones went.
+    pub rows_rejected: u64,
+    pub rejects: Option<Written>,
+    /// The CSV dialect a read settled on (after `auto`).
+    pub dialect: Option<crate::csv::Dialect>,
+}
+
+/// What a table run hands back besides its outputs.
+#[derive(Default)]
+struct TableExtras {
+    rows_rejected: u64,
+    rejects: Option<Written>,
+    dialect: Option<crate::csv::Dialect>,
 }
 
 /// Called at most every 250 ms; returning `false` cancels the job.
@@ -101,8 +116,9 @@ fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progres
         last: Instant::now(),
         callback: on_progress,
     };
+    let mut extras = TableExtras::default();
     let (codec, written) = match plan.steps.first().map(Step::kind) {
-        Some(Kind::TableSource) => run_table(&plan, src, dst, &mut mon)?,
+        Some(Kind::TableSource) => run_table(&plan, src, dst, options, &mut mon, &mut extras)?,
         Some(Kind::Lines | Kind::Summary) => run_text(&plan, src, dst, &mut mon)?,
         _ => run_bytes(&plan, src, dst, &mut mon)?,
     };
@@ -120,6 +136,78 @@ fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progres
         },
         outputs: written,
         duration_ms: started.elapsed().as_millis() as u64,
+        rows_rejected: extras.rows_rejected,
+        rejects: extras.rejects,
+        dialect: extras.dialect,
+    })
+}
+
+/// What `pravah inspect` shows: the dialect a CSV read settles on, the schema, the first rows
+/// as text and the bad rows among them.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    pub dialect: Option<crate::csv::Dialect>,
+    pub columns: Vec<(String, String)>,
+    pub rows: Vec<Vec<Option<String>>>,
+    pub rows_rejected: u64,
+    pub rejected: Vec<serde_json::Value>,
+}
+
+/// Read the first `rows` rows of `input` with one read step (JSON), nothing written.
+pub fn inspect(step: &str, input: &str, options: &Options, rows: usize) -> Result<Inspection> {
+    let step: Step = serde_json::from_str(step).map_err(|e| Error::plan(0, e.to_string()))?;
+    let src = Location::parse(input, options)?;
+    let size = src.size()?;
+    let mon = Monitor { counter: Arc::new(AtomicU64::new(0)), progress: Progress { input_size: size, ..Default::default() }, last: Instant::now(), callback: None };
+    let uri = src.uri.clone();
+    let rejects = Arc::new(Mutex::new(Rejects::counting(&uri)));
+    let (dialect, schema, batches): (_, _, Batches) = match &step {
+        Step::ReadCsv(opts) => {
+            let (_, input) = open_in(src, &mon, true)?;
+            let (schema, batches, dialect) = crate::csv::read(input, opts, &uri, rejects.clone())?;
+            (Some(dialect), schema, batches)
+        }
+        Step::ReadJsonl(opts) => {
+            let (_, input) = open_in(src, &mon, true)?;
+            let (schema, batches) = crate::jsonl::read(input, opts, &uri, rejects.clone())?;
+            (None, schema, batches)
+        }
+        Step::ReadParquet {} => {
+            let (schema, batches) = read::parquet(src, size, mon.counter.clone())?;
+            (None, schema, batches)
+        }
+        other => return Err(Error::plan(0, format!("{} is not a read step", other.name()))),
+    };
+    let mut out = Vec::new();
+    let fmt = arrow::util::display::FormatOptions::default();
+    for batch in batches {
+        let batch = batch?;
+        let cols = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &fmt))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for r in 0..batch.num_rows() {
+            if out.len() >= rows {
+                break;
+            }
+            out.push(batch.columns().iter().zip(&cols).map(|(c, f)| c.is_valid(r).then(|| f.value(r).to_string())).collect());
+        }
+        if out.len() >= rows {
+            break;
+        }
+    }
+    let r = rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into()))?;
+    Ok(Inspection {
+        dialect,
+        columns: schema.fields().iter().map(|f| (f.name().clone(), crate::csv::type_label(f.data_type()))).collect(),
+        rows: out,
+        rows_rejected: r.rejected,
+        rejected: r
+            .kept
+            .iter()
+            .map(|k| serde_json::json!({"line": k.line, "byte_offset": k.offset, "reason": k.reason, "raw": String::from_utf8_lossy(&k.raw)}))
+            .collect(),
     })
 }
 
@@ -144,17 +232,32 @@ fn open_in(src: Location, mon: &Monitor, decode: bool) -> Result<(Codec, Box<dyn
     }
 }
 
-fn run_table(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {
+/// Bad rows of `uri` by the read step's policy; quarantined ones go to `<output>.rejects.jsonl`.
+fn rejects_for(step: &Step, uri: &str, dst: &Location, options: &Options) -> Result<Arc<Mutex<Rejects>>> {
+    let (policy, max) = match step {
+        Step::ReadCsv(o) => (o.on_bad_rows, o.max_bad_rows),
+        Step::ReadJsonl(o) => (o.on_bad_rows, o.max_bad_rows),
+        _ => return Ok(Arc::new(Mutex::new(Rejects::counting(uri)))),
+    };
+    let out_uri = format!("{}.rejects.jsonl", dst.uri);
+    let loc = Location::parse(&out_uri, options)?;
+    Ok(Arc::new(Mutex::new(Rejects::new(policy, max, uri, out_uri, Box::new(move || open_out(&loc, None))))))
+}
+
+fn run_table(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut TableExtras) -> Result<(Codec, Vec<Written>)> {
     let uri = src.uri.clone();
+    let rejects = rejects_for(&plan.steps[0], &uri, &dst, options)?;
     let (codec, (mut schema, batches)): (Codec, (_, Batches)) = match &plan.steps[0] {
         Step::ReadParquet {} => (Codec::None, read::parquet(src, mon.progress.input_size, mon.counter.clone())?),
         Step::ReadCsv(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
-            (codec, read::csv(input, opts, &uri)?)
+            let (schema, batches, dialect) = crate::csv::read(input, opts, &uri, rejects.clone())?;
+            extras.dialect = Some(dialect);
+            (codec, (schema, batches))
         }
         Step::ReadJsonl(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
-            (codec, read::jsonl(input, opts, &uri)?)
+            (codec, crate::jsonl::read(input, opts, &uri, rejects.clone())?)
         }
         other => return Err(Error::Internal(format!("{} is not a table source", other.name()))),
     };
@@ -192,6 +295,11 @@ fn run_table(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Re
         }
         Ok(())
     })?;
+    let rejects = Arc::try_unwrap(rejects).map_err(|_| Error::Internal("rejects still shared after the read".into()))?;
+    let rejects = rejects.into_inner().map_err(|_| Error::Internal("rejects lock poisoned".into()))?;
+    extras.rows_rejected = rejects.rejected;
+    // Past max_bad_rows the run fails before its outputs are committed.
+    extras.rejects = rejects.finish()?;
     for k in 0..ops.len() {
         for batch in ops[k].finish()? {
             push(&mut ops[k + 1..], batch, &mut sink, &mut mon.progress.rows_out)?;

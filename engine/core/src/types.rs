@@ -20,7 +20,7 @@ pub fn parse_type(name: &str) -> Option<DataType> {
         "string" | "str" | "utf8" | "text" | "varchar" => DataType::Utf8,
         "date" | "date32" => DataType::Date32,
         "timestamp" | "datetime" => DataType::Timestamp(TimeUnit::Microsecond, None),
-        "timestamptz" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        "timestamptz" => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
         _ => return None,
     })
 }

@@ -24,7 +24,8 @@ pub fn finish_out(out: Out, uri: &str) -> Result<Written> {
 
 pub enum TableSink {
     Parquet(ArrowWriter<Out>),
-    Csv(arrow::csv::Writer<Out>),
+    /// The schema, to write the header of a table with no rows.
+    Csv(arrow::csv::Writer<Out>, Option<SchemaRef>),
     Jsonl(arrow::json::LineDelimitedWriter<Out>),
 }
 
@@ -49,9 +50,11 @@ impl TableSink {
             Step::WriteCsv(c) => {
                 let delimiter = u8::try_from(c.delimiter)
                     .map_err(|_| Error::plan(0, format!("write_csv.delimiter must be ASCII, got {:?}", c.delimiter)))?;
-                TableSink::Csv(arrow::csv::WriterBuilder::new().with_header(c.header).with_delimiter(delimiter).build(out))
+                TableSink::Csv(arrow::csv::WriterBuilder::new().with_header(c.header).with_delimiter(delimiter).build(out), Some(schema))
             }
-            Step::WriteJsonl {} => TableSink::Jsonl(arrow::json::LineDelimitedWriter::new(out)),
+            Step::WriteJsonl(j) => TableSink::Jsonl(
+                arrow::json::WriterBuilder::new().with_explicit_nulls(j.explicit_nulls).build::<_, arrow::json::writer::LineDelimited>(out),
+            ),
             other => return Err(Error::Internal(format!("{} is not a table sink", other.name()))),
         })
     }
@@ -59,7 +62,10 @@ impl TableSink {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             TableSink::Parquet(w) => w.write(batch)?,
-            TableSink::Csv(w) => w.write(batch)?,
+            TableSink::Csv(w, pending) => {
+                pending.take();
+                w.write(batch)?
+            }
             TableSink::Jsonl(w) => w.write(batch)?,
         }
         Ok(())
@@ -69,7 +75,12 @@ impl TableSink {
         let out = match self {
             // into_inner writes the footer itself; finish() first would make it fail.
             TableSink::Parquet(w) => w.into_inner()?,
-            TableSink::Csv(w) => w.into_inner(),
+            TableSink::Csv(mut w, pending) => {
+                if let Some(schema) = pending {
+                    w.write(&RecordBatch::new_empty(schema))?; // the header alone
+                }
+                w.into_inner()
+            }
             TableSink::Jsonl(mut w) => {
                 w.finish()?;
                 w.into_inner()

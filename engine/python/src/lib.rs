@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 mod check;
 mod errors;
+mod inspect;
 mod run;
 
 #[pymodule]
@@ -13,6 +14,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check_plan, m)?)?;
     m.add_function(wrap_pyfunction!(check::check_expr, m)?)?;
     m.add_function(wrap_pyfunction!(check::check_step, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect::inspect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

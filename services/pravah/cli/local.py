@@ -76,6 +76,9 @@ def run(
     )
     for o in report.outputs:
         out.print(f"  {o.uri}  {o.size:,} bytes  sha256 {o.sha256}", highlight=False)
+    if report.rows_rejected:
+        where = f": {report.rejects.uri}" if report.rejects else " (skipped, on_bad_rows: skip)"
+        err.print(f"[yellow]warning:[/] {report.rows_rejected:,} bad row(s) set aside{where}", highlight=False)
 
 
 def up(

@@ -50,6 +50,6 @@ class DryRun(BaseModel):
     rows_in: int | None = Field(None, description="Rows (or lines) read; on a failure, about how far the engine got.")
     rows_out: int | None = Field(None, description="Rows (or lines) written.")
     rows_filtered: int | None = Field(None, description="Rows the steps dropped (filter, grep); null when the plan aggregates or summarises.")
-    rows_rejected: int | None = Field(None, description="Rows the engine refused. It is strict: 0 when it succeeds; "
-                                      "1 when a bad row stopped the run (the error names it).")
+    rows_rejected: int | None = Field(None, description="Bad rows the read step set aside (on_bad_rows: quarantine or skip); "
+                                      "1 when a bad row stopped the run (on_bad_rows: fail; the error names it).")
     duration_ms: int = 0

@@ -103,7 +103,7 @@ def execute(store: Store, pipeline: Pipeline, sample: ObjectEvent, where: scratc
     counted = result.kind != "bytes"  # a bytes plan counts no rows: 0 would mislead
     result = result.model_copy(update={
         "succeeded": True, "rows_in": report.rows_in if counted else None, "rows_out": report.rows_out if counted else None,
-        "rows_rejected": 0 if counted else None,
+        "rows_rejected": report.rows_rejected if counted else None,
         "rows_filtered": report.rows_in - report.rows_out if preview.filters_rows(pipeline.steps) else None,
         "output": Output(bucket=where.bucket, key=out_key, size=out.size, sha256=out.sha256, expires_at=expires, url=url),
     })

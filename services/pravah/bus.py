@@ -115,7 +115,7 @@ class KafkaSink:
     def __init__(self, broker: KafkaBroker, cfg: KafkaSettings):
         self.broker, self.cfg = broker, cfg
         broker.publisher(cfg.succeeded_topic, title="jobs-succeeded", schema=CompletionEvent,
-                         description="A job finished: outputs with size and sha256, metrics.")
+                         description="A job finished: outputs with size and sha256, bad rows set aside (rejects: where and how many), metrics.")
         broker.publisher(cfg.failed_topic, title="jobs-failed", schema=CompletionEvent,
                          description="A job failed for good (type pravah.job.failed: the error names the place) "
                                      "or was cancelled on request (type pravah.job.cancelled).")

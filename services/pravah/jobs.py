@@ -220,7 +220,10 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
             "run": job.run or 1,
             "input": {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag, "size": job.size},
             "outputs": outputs,
-            "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "bytes_in", "bytes_out", "duration_ms")},
+            # Bad rows set aside by the read step (the job still succeeded): how many, and where.
+            "rejects": {"bucket": job.output_bucket, "key": f"{job.output_key}.rejects.jsonl", "size": report["rejects"].get("size"),
+                        "sha256": report["rejects"].get("sha256"), "rows": report.get("rows_rejected")} if report.get("rejects") else None,
+            "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "rows_rejected", "bytes_in", "bytes_out", "duration_ms")},
             "error": job.error,
         },
     }

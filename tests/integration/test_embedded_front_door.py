@@ -120,3 +120,34 @@ def test_accounts_mode_in_embedded(tmp_path: Path) -> None:
         assert "me@laptop.test" in up.cli("whoami").stdout
     finally:
         up.stop()
+
+
+def test_bad_rows_are_set_aside_and_shown(open_up: Up, tmp_path: Path) -> None:
+    """A CSV with a bad row succeeds; the job, `jobs watch`, the API and the rejects download
+    all say how many rows were set aside and where."""
+    src = tmp_path / "dirty.csv"
+    head = "order_id,ts,customer_id,region,product,qty,unit_price,discount,status,comment\n"
+    good = "".join(f"{i},2024-01-0{i}T10:00:00,{i},EU,P{i},2,3.5,0.1,shipped,ok\n" for i in range(1, 4))
+    bad = "99,2024-01-09T10:00:00,9,EU,P9,2,3.5,0.1,shipped,ok,EXTRA\n"
+    src.write_text(head + good + bad)
+    r = open_up.cli("upload", str(src), "--to", "inbox/sales/")
+    assert r.returncode == 0, r.stdout + r.stderr
+    job = next(line.split()[1] for line in r.stderr.splitlines() if line.strip().startswith("job "))
+    w = open_up.cli("jobs", "watch", job)
+    assert w.returncode == 0 and "SUCCEEDED" in w.stdout and "1 bad row(s) set aside" in w.stdout, w.stdout + w.stderr
+    j = httpx.get(open_up.url + f"/v1/jobs/{job}").json()
+    assert j["rows_rejected"] == 1 and j["rejects"]["key"] == j["output_key"] + ".rejects.jsonl"
+    assert j["report"]["rows_out"] == 3
+    d = open_up.cli("jobs", "download", job, "--rejects", "--to", str(tmp_path))
+    assert d.returncode == 0, d.stderr
+    (line,) = (tmp_path / Path(j["rejects"]["key"]).name).read_text().splitlines()
+    got = __import__("json").loads(line)
+    assert got["line"] == 5 and got["raw"] == bad.rstrip("\n") and "expected 10 fields, found 11" in got["reason"]
+    assert got["byte_offset"] == len((head + good).encode())
+    # a job with nothing set aside has no rejects to download
+    clean = tmp_path / "clean.csv"
+    clean.write_text(head + good)
+    r = open_up.cli("upload", str(clean), "--to", "inbox/sales/")
+    job2 = next(line.split()[1] for line in r.stderr.splitlines() if line.strip().startswith("job "))
+    assert open_up.cli("jobs", "watch", job2).returncode == 0
+    assert httpx.get(open_up.url + f"/v1/jobs/{job2}/rejects").status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class JobSummary(BaseModel):
@@ -38,6 +38,12 @@ def outputs_of(job: Any) -> list[OutputInfo]:
             for o in (job.report or {}).get("outputs", [])]
 
 
+def rejects_of(job: Any) -> OutputInfo | None:
+    """Where the job's quarantined bad rows went (next to its output), if it set any aside."""
+    r = (job.report or {}).get("rejects")
+    return OutputInfo(bucket=job.output_bucket, key=f"{job.output_key}.rejects.jsonl", size=r.get("size"), sha256=r.get("sha256")) if r else None
+
+
 class JobDetail(JobSummary):
     version_id: str | None
     etag: str
@@ -48,6 +54,8 @@ class JobDetail(JobSummary):
     log: list[str]
     report: dict[str, Any] | None
     outputs: list[OutputInfo]
+    rows_rejected: int = Field(0, description="Bad rows the read step set aside (on_bad_rows); the job still SUCCEEDED.")
+    rejects: OutputInfo | None = Field(None, description="JSON lines of the quarantined rows (line, byte_offset, raw, reason): GET /v1/jobs/{id}/rejects.")
 
 
 class JobPage(BaseModel):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -152,6 +152,7 @@ def jobs_show(job_id: str, url: UrlOpt = None) -> None:
         out.print(f"  {line}", highlight=False)
     if j["report"]:
         out.print_json(json.dumps(j["report"]))
+    _warn_rejects(j)
 
 
 @jobs_app.command("submit")
@@ -226,7 +227,14 @@ def watch(job_id: str, url: UrlOpt = None) -> None:
     out.print(f"[{colour}]{status}[/] {j['bucket']}/{j['key']}" + (f": {j['error']}" if j["error"] else ""), highlight=False)
     for n, o in enumerate(j["outputs"]):
         out.print(f"  output {n}: {o['bucket']}/{o['key']} ({o['size']:,} bytes) — `pravah jobs download {job_id[:12]}`", highlight=False)
+    _warn_rejects(j)
     raise typer.Exit(0 if status == "SUCCEEDED" else 1)
+
+
+def _warn_rejects(j: dict[str, Any]) -> None:
+    if j.get("rows_rejected"):
+        where = f" → {j['rejects']['bucket']}/{j['rejects']['key']} (`pravah jobs download {j['id'][:12]} --rejects`)" if j.get("rejects") else " (skipped)"
+        out.print(f"  [yellow]warning:[/] {j['rows_rejected']:,} bad row(s) set aside{where}", highlight=False)
 
 
 @jobs_app.command("download")
@@ -234,13 +242,15 @@ def jobs_download(
     job_id: str,
     n: Annotated[int, typer.Option("--output", "-n", help="Which output (0-based).")] = 0,
     to: Annotated[Path | None, typer.Option("--to", "-o", help="File or folder (default: the output's name, here).")] = None,
+    rejects: Annotated[bool, typer.Option("--rejects", help="The quarantined bad rows (JSON lines) instead of an output.")] = False,
     url: UrlOpt = None,
 ) -> None:
-    """Download an output of a succeeded job through its presigned URL."""
+    """Download an output (or the rejects) of a succeeded job through its presigned URL."""
     import httpx
 
     with client(url) as c:
-        d = c.get(f"/v1/jobs/{_resolve(c, job_id)}/outputs/{n}")
+        job = _resolve(c, job_id)
+        d = c.get(f"/v1/jobs/{job}/rejects" if rejects else f"/v1/jobs/{job}/outputs/{n}")
     name = d["output"]["key"].rsplit("/", 1)[-1]
     dst = (to / name if to.is_dir() else to) if to else Path(name)
     tmp = dst.with_name(f".{dst.name}.part")

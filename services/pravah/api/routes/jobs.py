@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from pravah import control, jobs
 from pravah.api.deps import LastEventId, OriginDep, Reader, SessionDep, Writer
-from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo, outputs_of
+from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo, outputs_of, rejects_of
 from pravah.db.models import Job, Status
 from pravah.db.session import read
 from pravah.errors import Conflict, NotFound
@@ -107,7 +107,8 @@ async def get_job(job_id: str, request: Request, caller: Reader) -> dict[str, An
     rows = await read(request.app.state.ctx.reads, jobs.one(job_id))
     if not rows or not caller.sees(rows[0].bucket, rows[0].key):
         raise NotFound(f"no job {job_id}")
-    return {**rows[0]._mapping, "outputs": outputs_of(rows[0])}
+    return {**rows[0]._mapping, "outputs": outputs_of(rows[0]), "rows_rejected": (rows[0].report or {}).get("rows_rejected") or 0,
+            "rejects": rejects_of(rows[0])}
 
 
 @router.get("/{job_id}/log", response_class=PlainTextResponse)
@@ -158,6 +159,35 @@ async def download_redirect(job_id: str, n: int, request: Request, session: Sess
     """Read right. A link for people: checks access, then redirects to a short-lived
     presigned GET that downloads as an attachment under the output's name."""
     url, _, _ = await _download(request, session, caller, job_id, n, 300)
+    return RedirectResponse(url, status_code=302)
+
+
+async def _rejects(request: Request, session: SessionDep, caller: Reader, job_id: str, expires: int) -> tuple[str, int, OutputInfo]:
+    job = await control.visible_job(session, caller, job_id)
+    if job.status != Status.SUCCEEDED:
+        raise Conflict(f"job {job_id} is {job.status}; rejects exist only once it SUCCEEDED")
+    r = rejects_of(job)
+    if r is None:
+        raise NotFound(f"job {job_id} quarantined no rows")
+    capped = min(expires, request.app.state.ctx.settings.s3.presign_max_seconds)
+    return request.app.state.ctx.store.presign_get(r.bucket, r.key, capped, r.key.rsplit("/", 1)[-1]), capped, r
+
+
+@router.get("/{job_id}/rejects", response_model=Download)
+async def rejects(
+    job_id: str, request: Request, session: SessionDep, caller: Reader,
+    expires: Annotated[int, Query(ge=1, description="Seconds; capped by PRAVAH_S3__PRESIGN_MAX_SECONDS.")] = 900,
+) -> Download:
+    """Read right. A presigned GET for the bad rows a succeeded job quarantined (JSON lines:
+    line, byte_offset, raw, reason); 404 when it set none aside."""
+    url, capped, r = await _rejects(request, session, caller, job_id, expires)
+    return Download(url=url, expires_in=capped, output=r)
+
+
+@router.get("/{job_id}/rejects/download", status_code=302, response_class=RedirectResponse)
+async def rejects_redirect(job_id: str, request: Request, session: SessionDep, caller: Reader) -> RedirectResponse:
+    """Read right. A link for people to the quarantined rows (a short-lived presigned GET)."""
+    url, _, _ = await _rejects(request, session, caller, job_id, 300)
     return RedirectResponse(url, status_code=302)
 
 

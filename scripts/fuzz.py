@@ -3,7 +3,7 @@ decompressors; libFuzzer, nightly Rust) and the Python properties (event parser,
 hypothesis), each for --seconds. New corpus entries go to ~/.cache/pravah/fuzz-corpus; a
 crash is copied into engine/fuzz/corpus/<target>/ (replayed by `cargo test`) and fails the run.
 
-    python scripts/fuzz.py [--seconds 600] [--only csv,expression,decompress,events,yaml]
+    python scripts/fuzz.py [--seconds 600] [--only csv,csv_bad_rows,expression,decompress,events,yaml]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path.home() / ".cache" / "pravah"
-RUST = ["csv", "expression", "decompress"]
+RUST = ["csv", "csv_bad_rows", "expression", "decompress"]
 PY = {"events": "event_parser", "yaml": "yaml_loader"}
 
 

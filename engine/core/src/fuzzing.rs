@@ -30,6 +30,35 @@ pub fn csv(data: &[u8]) -> Result<usize> {
     Ok(rows)
 }
 
+/// Read `data` as CSV through the bad-row path: the first byte picks the options (sniffed
+/// dialect, escape, trim, comment, ragged), the rest is the file. Checks that every item
+/// starts on its own physical line: good rows plus bad rows never exceed the line count.
+pub fn csv_bad_rows(data: &[u8]) -> Result<usize> {
+    let Some((&knobs, body)) = data.split_first() else { return Ok(0) };
+    let ragged = ["error", "pad", "truncate"][(knobs as usize >> 5) % 3];
+    let opts = serde_json::json!({
+        "delimiter": if knobs & 1 == 1 { "auto" } else { "," },
+        "quote": if knobs & 2 == 2 { "auto" } else { "\"" },
+        "escape": if knobs & 4 == 4 { Some("\\") } else { None },
+        "trim": knobs & 8 == 8,
+        "comment": if knobs & 16 == 16 { Some("#") } else { None },
+        "ragged": ragged,
+        "header": if knobs & 128 == 128 { serde_json::json!("auto") } else { serde_json::json!(true) },
+        "on_bad_rows": "skip",
+    });
+    let opts: CsvRead = serde_json::from_value(opts).expect("valid options");
+    let rejects = Arc::new(Mutex::new(Rejects::counting("fuzz.csv")));
+    let (_, batches, _) = crate::csv::read(Box::new(Cursor::new(body.to_vec())), &opts, "fuzz.csv", rejects.clone())?;
+    let mut rows = 0;
+    for b in batches {
+        rows += b?.num_rows();
+    }
+    let rejected = rejects.lock().expect("rejects").rejected as usize;
+    let lines = body.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
+    assert!(rows + rejected <= lines, "{rows} rows + {rejected} rejected from {lines} lines");
+    Ok(rows)
+}
+
 /// Parse `text` as an expression, compile it against a fixed schema and evaluate it.
 pub fn expression(text: &str) -> Result<usize> {
     crate::expr::check(text)?;

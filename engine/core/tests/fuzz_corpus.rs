@@ -25,6 +25,19 @@ fn csv_corpus() {
 }
 
 #[test]
+fn csv_bad_rows_corpus() {
+    // The CSV corpus again, through the bad-row path with every option combination.
+    each("csv", |d| {
+        for knobs in [0u8, 1, 2, 7, 8, 16, 32, 64, 128, 255] {
+            let mut input = vec![knobs];
+            input.extend_from_slice(d);
+            drop(pravah_core::fuzzing::csv_bad_rows(&input));
+        }
+    });
+    each("csv_bad_rows", |d| drop(pravah_core::fuzzing::csv_bad_rows(d)));
+}
+
+#[test]
 fn expression_corpus() {
     each("expression", |d| {
         if let Ok(text) = std::str::from_utf8(d) {

@@ -80,7 +80,8 @@ def test_files_become_outputs_jobs_and_events_across_a_crash(tmp_path):
         for key, data in files.items():
             drop(inbox, key, data)
         drop(inbox, "logs/app.log", b"INFO ok\nERROR bad thing\nINFO fine\n")
-        drop(inbox, "sales/broken.csv", sales(3, 99) + b"1,2,3\n")
+        # mostly bad rows: past max_bad_rows (50 %), so the job fails (a few would be set aside)
+        drop(inbox, "sales/broken.csv", sales(3, 99) + b"1,2,3\n" * 4)
         drop(inbox, "unbound/ignored.csv", b"a\n1\n")
         # Kill it once some, but not all, jobs have finished.
         wait_for(lambda: any(j["status"] == "SUCCEEDED" for j in jobs(home)))
@@ -113,7 +114,8 @@ def test_files_become_outputs_jobs_and_events_across_a_crash(tmp_path):
         assert table.num_rows == 2000  # all shipped with qty > 0
         assert json.loads(j["report"])["rows_in"] == 2000
     broken = by_key["sales/broken.csv"]
-    assert broken["status"] == "FAILED" and "InputFormatError" in broken["error"] and "line" in broken["error"]
+    assert broken["status"] == "FAILED" and "LimitError" in broken["error"] and "max_bad_rows" in broken["error"], broken
+    assert "line 5: expected 10 fields, found 3" in broken["error"]
     # Bad input is not retried (an attempt cut short by the SIGKILL may add one take-over).
     log = json.loads(broken["log"])
     assert not any("retrying" in line for line in log), log

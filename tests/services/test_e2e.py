@@ -164,15 +164,36 @@ def test_unbound_key_makes_no_job(svc: Services) -> None:
 
 
 def test_malformed_csv_fails_with_line_and_failed_event(svc: Services) -> None:
+    """Mostly bad rows (past max_bad_rows, 50 %): the job fails at once, naming the first one."""
     key = "a/ragged.csv"
-    s3_client().put_object(Bucket=IN, Key=key, Body=b"order_id,region,qty\n1,EU,3\n2,US\n")
+    s3_client().put_object(Bucket=IN, Key=key, Body=b"order_id,region,qty\n1,EU,3\n2,US\n3\n")
     job = svc.finished(key)
     assert job["status"] == "FAILED" and job["attempts"] == 1  # bad input is not retried
-    assert "line 3" in job["error"], job["error"]
+    assert "LimitError" in job["error"] and "line 3" in job["error"], job["error"]
     subject = f"{IN}/{key}"
     events = read_topic(svc.env, "pravah.jobs.failed", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 30)
     (event,) = [json.loads(r.value) for r in events if json.loads(r.value)["subject"] == subject]
     assert event["data"]["error"] == job["error"]
+
+
+def test_bad_rows_are_quarantined_next_to_the_output(svc: Services) -> None:
+    """A few bad rows: the job succeeds; the rejects object sits next to the output and the
+    completion event says how many rows went there."""
+    key = "a/dirty.csv"
+    body = b"order_id,region,qty\n1,EU,3\n2,US\n3,EU,4\n4,\"US,5\n5,EU,6\n"
+    s3_client().put_object(Bucket=IN, Key=key, Body=body)
+    job = svc.finished(key)
+    assert job["status"] == "SUCCEEDED", job
+    detail = svc.get(f"/v1/jobs/{job['id']}")[1]
+    assert detail["rows_rejected"] == 2 and detail["report"]["rows_out"] == 3
+    rejects = s3_client().get_object(Bucket=detail["rejects"]["bucket"], Key=detail["rejects"]["key"])["Body"].read()
+    lines = [json.loads(x) for x in rejects.splitlines()]
+    assert [(r["line"], r["raw"], r["byte_offset"]) for r in lines] == [(3, "2,US", 27), (5, '4,"US,5', 39)]
+    subject = f"{IN}/{key}"
+    events = read_topic(svc.env, "pravah.jobs.succeeded", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 30)
+    (event,) = [json.loads(r.value) for r in events if json.loads(r.value)["subject"] == subject]
+    assert event["data"]["rejects"]["rows"] == 2 and event["data"]["rejects"]["key"] == detail["rejects"]["key"]
+    assert event["data"]["metrics"]["rows_rejected"] == 2
 
 
 def test_worker_killed_mid_job_completes_exactly_once(svc: Services) -> None:
@@ -222,11 +243,13 @@ CORPUS = [
     ("corpus/csv/ünïcødé näme.csv", CSV, "SUCCEEDED", None),
     ("corpus/csv/100% + sure (1).csv", CSV, "SUCCEEDED", None),
     ("corpus/csv/zero-bytes.csv", b"", "FAILED", "empty input"),
-    ("corpus/csv/ragged.csv", b"a,b\n1,2\n3\n", "FAILED", "line 3"),
-    ("corpus/csv/bad-utf8.csv", b"a,b\n1,\xff\xfe\n", "FAILED", "invalid UTF-8"),
+    ("corpus/csv/ragged.csv", b"a,b\n1,2\n3\n", "SUCCEEDED", 1),  # one bad row of two: set aside
+    ("corpus/csv/mostly-ragged.csv", b"a,b\n1\n2\n3,4\n", "FAILED", "over max_bad_rows"),
+    ("corpus/csv/bad-utf8.csv", b"a,b\n1,\xff\xfe\n", "SUCCEEDED", 0),  # never UTF-8: read as windows-1252
     ("corpus/csv/truncated.csv.gz", GZ[: len(GZ) // 2], "FAILED", "InputFormatError"),
     ("corpus/csv/truncated.csv.zst", ZST[: len(ZST) // 2], "FAILED", "InputFormatError"),
-    ("corpus/typed/violation.csv", b"qty\n1\n2\nmany\n", "FAILED", 'value "many" is not a valid Int64 in column "qty" (field 1) at line 4'),
+    ("corpus/typed/violation.csv", b"qty\n1\n2\nmany\n", "SUCCEEDED", 1),
+    ("corpus/typed/all-wrong.csv", b"qty\nmany\nfew\n", "FAILED", 'value "many" is not a valid int64 in column "qty" (field 1)'),
     ("corpus/pq/not-parquet.parquet", b"PAR1 but not really", "FAILED", "not a readable Parquet"),
     ("corpus/logs/zero-bytes.log", b"", "SUCCEEDED", None),
 ]
@@ -243,6 +266,8 @@ def test_bad_input_corpus_gets_clear_outcomes(svc: Services) -> None:
         assert job["status"] == status, (key, job)
         if status == "FAILED":
             assert fragment in job["error"] and job["attempts"] == 1, (key, job)  # bad input is not retried
+        elif fragment is not None:  # the bad rows set aside
+            assert svc.get(f"/v1/jobs/{job['id']}")[1]["rows_rejected"] == fragment, key
     alive = {n: p.poll() is None for n, p in svc.procs.items() if n != "worker1"}  # worker1 is killed on purpose
     assert all(alive.values()), f"a process died: {alive}"
     print("\n".join(f"{k}: {st} after {n} attempt(s) {e or ''}" for k, st, n, e in outcomes))

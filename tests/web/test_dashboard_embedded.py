@@ -139,13 +139,13 @@ def test_pause_resume_and_resume_after_a_reload(up: str, page: Any, tmp_path: Pa
 def test_failures_strip_retries_a_group_and_text_outputs_preview(up: str, page: Any, home: Path) -> None:
     events = home / "home" / "data" / "inbox" / "events"
     events.mkdir(parents=True, exist_ok=True)
-    (events / ".broken.jsonl").write_text('{"a": 1}\n{"a": \n')
+    (events / ".broken.jsonl").write_text('{"a": 1}\n{"a": \n[2]\n')  # mostly bad lines: past max_bad_rows
     (events / ".broken.jsonl").rename(events / "broken.jsonl")
     failed = wait_for(lambda: httpx.get(up + "/v1/jobs", params={"status": "FAILED", "pipeline": "events"}).json()["items"], 30,
                       "the broken file to fail")
     page.goto(up + "/ui/jobs")
     strip = page.get_by_role("region", name="Needs attention the newest failures of the last 24 h")
-    assert "InputFormatError" in strip.inner_text() and "events" in strip.inner_text()
+    assert "LimitError" in strip.inner_text() and "events" in strip.inner_text()
     page.once("dialog", lambda d: d.accept())
     strip.get_by_role("button", name="Retry 1").click()
     wait_for(lambda: httpx.get(up + f"/v1/jobs/{failed[0]['id']}").json()["run"] == 2, 30, "the group to be retried")

@@ -17,6 +17,7 @@ from pravah.live.hub import Hub
 from pravah.relay import JsonLinesSink
 from pravah.routing import Router
 from pravah.settings import Settings
+from pravah.signals import stop_on_signal
 from pravah.storage import LocalStore
 from pravah.watcher import Watcher
 from pravah.worker import Worker
@@ -59,6 +60,15 @@ class Embedded:
             if events:
                 await ingest(self.sessions, self.router, events, self.stats)
             await anyio.sleep(self.settings.watcher.poll_seconds)
+
+    async def serve(self) -> None:
+        """`pravah up`: everything until SIGTERM or SIGINT; the worker drains first."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_on_signal, tg.cancel_scope, self._drain)
+            tg.start_soon(self.run)
+
+    async def _drain(self, hurry: anyio.Event) -> None:
+        await self.worker.drain(self.settings.worker.grace_seconds, hurry)
 
     async def run(self) -> None:
         """Everything, until cancelled."""

@@ -137,6 +137,28 @@ async def heartbeat(session: AsyncSession, job_id: str, owner: str, lease: timed
     return result.rowcount == 1
 
 
+async def hand_back(session: AsyncSession, job_id: str, owner: str, line: str) -> bool:
+    """A stopping worker gives up a job it holds, unfinished: PENDING and due now, the attempt
+    not counted (the job did not fail), other workers woken. False if it was not ours any more."""
+    t = now()
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == owner, Job.status == Status.RUNNING)
+        .values(status=Status.PENDING, attempts=Job.attempts - 1, lease_owner=None, lease_expires_at=None,
+                next_attempt_at=t, updated_at=t)
+    )
+    if result.rowcount != 1:
+        await session.rollback()
+        return False
+    job = await session.get(Job, job_id, populate_existing=True)
+    job.log = logged(job.log, line, t)
+    record.log(session, job_id, line)
+    record.status(session, job_id, Status.PENDING, attempt=job.attempts)
+    await wakeup.notify(session, wakeup.JOBS)
+    await session.commit()
+    return True
+
+
 async def cancel_requested(session: AsyncSession, job_id: str) -> bool:
     q = select(Job.cancel_requested_at).where(Job.id == job_id)
     return (await session.execute(q)).scalar_one_or_none() is not None
@@ -156,6 +178,7 @@ class Outcome:
     error: str | None = None
     retryable: bool = False
     cancelled: bool = False
+    handed_back: bool = False  # stopped unfinished because its worker is stopping: see hand_back
 
 
 async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, backoff: timedelta) -> str:

@@ -1,6 +1,8 @@
 """The server path: `pravah serve api|ingest|worker|relay|all` against PostgreSQL, Kafka and
 S3/MinIO. Same ingest, job, worker and relay code as embedded mode; only the edges differ
-(Kafka instead of the folder watcher and the JSON-lines file, S3 instead of local folders)."""
+(Kafka instead of the folder watcher and the JSON-lines file, S3 instead of local folders).
+A process without the API serves its probes and /metrics on the ops port; every process stops
+on SIGTERM/SIGINT after its worker (if any) has drained."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ import anyio
 from pravah import bus, registry, relay
 from pravah.accounts import bootstrap
 from pravah.api import serve
-from pravah.api.context import ApiContext
+from pravah.api.context import ApiContext, OpsContext
 from pravah.db.session import make_engine, make_read_engine, migrate, sessions
 from pravah.ingest import IngestStats
 from pravah.live.hub import Hub
 from pravah.settings import Settings
+from pravah.signals import stop_on_signal
 from pravah.storage import S3Store
 from pravah.worker import Worker
 
@@ -31,6 +34,8 @@ class Server:
         self.settings, self.roles = settings, roles
         # Before touching anything: a missing signing key or open mode off loopback is one clear line.
         self.signer = bootstrap.signer(settings) if "api" in roles else None
+        ops = settings.ops
+        self.ops_socket = serve.bind_ops(ops.host, ops.port) if "api" not in roles and ops.port else None
         migrate(settings.db_url, retry_seconds=120)  # a process started during a database restart waits
         self.db = make_engine(settings.db_url)
         self.sessions = sessions(self.db)
@@ -40,9 +45,11 @@ class Server:
         if "ingest" in roles:
             bus.add_ingest(self.broker, settings.kafka, self.sessions, self.stats)
         self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
+        self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker) if "worker" in roles else None
+        checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
+        self.ops = OpsContext(self.sessions, checks) if self.ops_socket else None
         self.api = None
         if "api" in roles:
-            checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
             self.api = ApiContext(self.sessions, settings, self.store, self.signer, Hub(self.sessions, settings.db_url),
                                   open=settings.auth.mode == "open", checks=checks, reads=make_read_engine(settings.db_url, self.db))
             serve.check_open_mode(self.api)
@@ -71,14 +78,20 @@ class Server:
         else:
             await anyio.sleep_forever()
 
+    async def _drain(self, hurry: anyio.Event) -> None:
+        await self.worker.drain(self.settings.worker.grace_seconds, hurry)
+
     async def run(self) -> None:
         try:
             log.info("serving %s", ", ".join(sorted(self.roles)))
             async with anyio.create_task_group() as tg:
+                tg.start_soon(stop_on_signal, tg.cancel_scope, self._drain if self.worker else None)
+                if self.ops:
+                    tg.start_soon(serve.serve_ops, self.ops, self.ops_socket)
                 if self.broker:
                     tg.start_soon(self._kafka)
-                if "worker" in self.roles:
-                    tg.start_soon(Worker(self.sessions, registry.Registry(self.sessions), self.store, self.settings.worker).serve)
+                if self.worker:
+                    tg.start_soon(self.worker.serve)
                 if "api" in self.roles:
                     tg.start_soon(self._api)
         finally:

@@ -17,6 +17,9 @@ class WorkerSettings(BaseModel):
     lease_seconds: float = Field(30.0, gt=0, description="A claimed job is taken over by another worker after this long without a heartbeat.")
     poll_seconds: float = Field(0.1, gt=0, description="How often an idle worker looks for new jobs.")
     backoff_seconds: float = Field(2.0, ge=0, description="First retry delay; doubles with each attempt.")
+    grace_seconds: float = Field(25.0, ge=0, description="On SIGTERM or SIGINT a worker stops claiming and gives its running jobs this long to "
+                                 "finish; the others are stopped and handed back (PENDING at once, the attempt not counted) for another "
+                                 "worker to take now, not after their lease. Keep it a few seconds under Kubernetes' terminationGracePeriodSeconds.")
 
 
 class WatcherSettings(BaseModel):
@@ -36,6 +39,13 @@ class ApiSettings(BaseModel):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class OpsSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address a process without the API (`pravah serve ingest|worker|relay`) serves its "
+                      "/healthz, /readyz and /metrics on; on Kubernetes 0.0.0.0 (the NetworkPolicy lets in only Prometheus; the kubelet's probes come from the node).")
+    port: int = Field(9100, ge=0, le=65535, description="Port of those routes, without credentials (0 = do not serve). Several such processes on "
+                      "one machine need one port each. A process with the API serves them on the API's ports instead.")
 
 
 class AuthSettings(BaseModel):
@@ -113,6 +123,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     watcher: WatcherSettings = WatcherSettings()
     api: ApiSettings = ApiSettings()
+    ops: OpsSettings = OpsSettings()
     kafka: KafkaSettings = KafkaSettings()
     s3: S3Settings = S3Settings()
     auth: AuthSettings = AuthSettings()

@@ -1,5 +1,6 @@
 """Worker: claim a job, run the engine off the event loop while renewing the lease, record
-the outcome and its completion event together."""
+the outcome and its completion event together. Stopping (`drain`): claim nothing more, let the
+running jobs finish within a grace period, hand the rest back for another worker to take now."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ log = logging.getLogger("pravah.worker")
 
 TICK_SECONDS = 0.5  # how soon a running job notices a cancel request
 PROGRESS_SECONDS = 1.0  # at most one progress event per job this often
+HAND_BACK_SECONDS = 4.0  # after the grace period: the engine stops at its next progress tick (250 ms), then one transaction
 
 
 def progress_fields(p: dict[str, int], elapsed: float, steps: str = "") -> dict[str, object]:
@@ -58,6 +60,9 @@ class Worker:
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.backoff = timedelta(seconds=settings.backoff_seconds)
         self.running: set[str] = set()  # job ids, for the heartbeat
+        self.stopping = False  # claim nothing more
+        self.halt = threading.Event()  # stop the engine on what still runs: it is handed back
+        self.loops = 0  # claim loops not yet returned (each finishes what it claimed first)
 
     async def serve(self) -> None:
         """Run jobs until cancelled, `concurrency` at a time."""
@@ -66,13 +71,49 @@ class Worker:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(heartbeats.keep_beating, self.sessions, self.owner, self.settings.concurrency, self.running)
                 for _ in range(self.settings.concurrency):
+                    self.loops += 1
                     tg.start_soon(self._loop, wake)
         finally:
             with anyio.CancelScope(shield=True):
                 await wake.close()
 
+    async def drain(self, grace: float, hurry: anyio.Event | None = None) -> None:
+        """Claim nothing more; give the running jobs `grace` seconds (or until `hurry` is set) to
+        finish, then stop the engine on the others and hand them back (PENDING now, this attempt
+        not counted), so that another worker takes them at once instead of after the lease."""
+        self.stopping = True
+        if self.running:
+            log.info("worker stopping: %d running job(s) get %g s to finish", len(self.running), grace)
+        with anyio.move_on_after(grace):
+            async with anyio.create_task_group() as tg:
+
+                async def hurried() -> None:
+                    if hurry is not None:
+                        await hurry.wait()
+                        tg.cancel_scope.cancel()
+
+                tg.start_soon(hurried)
+                await self._idle()
+                tg.cancel_scope.cancel()
+        if self.loops:
+            if self.running:
+                log.warning("worker stopping: handing back %d unfinished job(s)", len(self.running))
+            self.halt.set()
+            with anyio.move_on_after(HAND_BACK_SECONDS):
+                await self._idle()
+
+    async def _idle(self) -> None:
+        while self.loops:
+            await anyio.sleep(0.05)
+
     async def _loop(self, wake: Wakeup) -> None:
-        while True:
+        try:
+            await self._claim_until_stopped(wake)
+        finally:
+            self.loops -= 1
+
+    async def _claim_until_stopped(self, wake: Wakeup) -> None:
+        while not self.stopping:
             try:
                 busy = await self.run_one()
             except Exception:
@@ -102,6 +143,9 @@ class Worker:
             outcome = jobs.Outcome(False, error="cancel requested before it could resume", cancelled=True)
         else:
             outcome = await self._execute(job)
+        if outcome.handed_back:
+            await self._hand_back(job, time.monotonic() - started)
+            return True
         metrics.JOB_SECONDS.labels(job.pipeline, "ok" if outcome.succeeded else "error").observe(time.monotonic() - started)
         if outcome.report:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
@@ -109,6 +153,19 @@ class Worker:
         status = await self._record(job.id, outcome)
         log.info("job %s %s/%s → %s", job.id, job.bucket, job.key, status)
         return True
+
+    async def _hand_back(self, job: Job, seconds: float) -> bool:
+        try:
+            async with self.sessions() as s:
+                back = await jobs.hand_back(s, job.id, self.owner, f"worker stopping: handed back after {seconds:.1f} s; "
+                                                                   "another worker takes it now (this attempt does not count)")
+        except Exception:
+            log.warning("worker: could not hand back job %s; it is taken over when its lease expires", job.id, exc_info=True)
+            return False
+        if back:
+            metrics.HANDED_BACK.inc()
+            log.info("job %s %s/%s handed back", job.id, job.bucket, job.key)
+        return back
 
     async def _record(self, job_id: str, outcome: jobs.Outcome) -> str:
         """Record the outcome, retrying while the database is briefly away (a restart) for as
@@ -140,7 +197,8 @@ class Worker:
 
         def keep_going(progress: dict[str, int]) -> bool:
             latest.update(progress)  # the engine thread only stores it; `watch` writes it out
-            return not lost.is_set() and not cancel.is_set() and (deadline is None or time.monotonic() < deadline)
+            return (not lost.is_set() and not cancel.is_set() and not self.halt.is_set()
+                    and (deadline is None or time.monotonic() < deadline))
 
         call = partial(
             engine.run,
@@ -168,6 +226,8 @@ class Worker:
         err = result["error"]
         if isinstance(err, engine.CancelledError) and cancel.is_set() and not lost.is_set():
             return jobs.Outcome(False, error="cancelled on request while running", cancelled=True)
+        if isinstance(err, engine.CancelledError) and self.halt.is_set() and not lost.is_set():
+            return jobs.Outcome(False, handed_back=True)
         if isinstance(err, engine.CancelledError) and deadline is not None and time.monotonic() >= deadline and not lost.is_set():
             return self._limit(job, "timeout_seconds", f"cancelled after limits.timeout_seconds ({limits.timeout_seconds:g} s)")
         if isinstance(err, engine.LimitError):

@@ -29,7 +29,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
 
 import stack as services  # noqa: E402
-from services.conftest import PRAVAH, psql, read_topic, s3_client  # noqa: E402
+from services.conftest import PRAVAH, free_port, psql, read_topic, s3_client  # noqa: E402
 
 FAULTS = ["kill ingest", "kill ingest", "kill worker", "kill worker", "restart kafka", "restart postgres"]
 
@@ -79,10 +79,12 @@ class Cluster:
 
     def __init__(self, env: dict[str, str], logs: Path):
         self.env, self.logs, self.procs = env, logs, {}
+        self.ops_ports: dict[str, int] = {}  # each process's probes and /metrics, the same port after a restart
 
     def start(self, name: str, role: str) -> None:
+        env = {**self.env, "PRAVAH_OPS__PORT": str(self.ops_ports.setdefault(name, free_port()))}
         with (self.logs / f"{name}.log").open("ab") as log:
-            self.procs[name] = (subprocess.Popen([str(PRAVAH), "serve", role], env=self.env, stdout=log, stderr=log), role)
+            self.procs[name] = (subprocess.Popen([str(PRAVAH), "serve", role], env=env, stdout=log, stderr=log), role)
 
     def kill9(self, name: str) -> None:
         proc, role = self.procs[name]

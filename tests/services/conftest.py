@@ -110,16 +110,23 @@ def wait_for(pred: Callable[[], object], timeout: float = 60.0, what: str = "con
 
 
 class Procs:
-    """`pravah serve ROLE` processes of one test module, logs under `logs`."""
+    """`pravah serve ROLE` processes of one test module, logs under `logs`. Each has an ops port
+    of its own (a process without the API serves its probes and /metrics there), kept across restarts."""
 
     def __init__(self, env: dict[str, str], logs: Path):
         self.env, self.logs = env, logs
         self.api = f"http://127.0.0.1:{env['PRAVAH_API__PORT']}"
         self.procs: dict[str, subprocess.Popen] = {}
+        self.ops_ports: dict[str, int] = {}
 
     def start(self, name: str, role: str) -> None:
+        env = {**self.env, "PRAVAH_OPS__PORT": str(self.ops_ports.setdefault(name, free_port()))}
         with (self.logs / f"{name}.log").open("ab") as log:
-            self.procs[name] = subprocess.Popen([str(PRAVAH), "serve", role], env=self.env, stdout=log, stderr=log)
+            self.procs[name] = subprocess.Popen([str(PRAVAH), "serve", role], env=env, stdout=log, stderr=log)
+
+    def ops(self, name: str) -> str:
+        """Base URL of the ops port of process `name`."""
+        return f"http://127.0.0.1:{self.ops_ports[name]}"
 
     def kill(self, name: str) -> None:
         self.procs[name].send_signal(signal.SIGKILL)

@@ -1,4 +1,5 @@
-"""What the API needs from the process that serves it; built by embedded.py or server.py."""
+"""What the API needs from the process that serves it (built by embedded.py or server.py), and
+what the probes and /metrics of a process without the API need (server.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from pravah.settings import Settings
 from pravah.storage import Store
 
 Check = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class OpsContext:
+    """/healthz, /readyz and /metrics of `pravah serve ingest|worker|relay`: the database, and
+    the other dependencies /readyz asks about (Kafka for ingest and relay)."""
+
+    sessions: async_sessionmaker
+    checks: dict[str, Check] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,17 +1,21 @@
 """Serving the API in a process: uvicorn, the live hub it streams from, the sweep that
-expires abandoned uploads, and optionally an unauthenticated /metrics port."""
+expires abandoned uploads, and optionally an unauthenticated /metrics port. Also the ops port
+of a process without the API (probes and its own /metrics)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
 import logging
 import socket
+from collections.abc import Iterator
 
 import anyio
 import uvicorn
 
-from pravah.api.app import create_app, metrics_app
-from pravah.api.context import ApiContext
+from pravah.api.app import create_app, metrics_app, ops_app
+from pravah.api.context import ApiContext, OpsContext
 from pravah.dryrun import scratch
 from pravah.uploads import sessions as uploads
 
@@ -50,16 +54,56 @@ async def expire_uploads(ctx: ApiContext, every: float = 60.0) -> None:
         await anyio.sleep(every)
 
 
-async def _uvicorn(app: object, host: str, port: int, share: bool = False) -> None:
-    cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    sockets = None
+SHUTDOWN_SECONDS = 5.0  # open requests (an SSE stream never ends by itself) get this long once the process stops
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The process stops on its own signals (pravah.signals), in order: a worker drains first.
+        yield
+
+
+async def _uvicorn(app: object, host: str, port: int, share: bool = False, sock: socket.socket | None = None) -> None:
+    """Until cancelled; then stop accepting, and give open requests SHUTDOWN_SECONDS."""
+    cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
     if share:
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sockets = [sock]
-    await uvicorn.Server(cfg).serve(sockets=sockets)
+    server = _Server(cfg)
+    sockets = [sock] if sock is not None else None
+    try:
+        await server.serve(sockets=sockets)
+    finally:
+        if server.started and not server.should_exit:  # cancelled: uvicorn's own shutdown did not run
+            with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_SECONDS + 1):
+                await server.shutdown(sockets=sockets)
+
+
+class OpsPortError(Exception):
+    pass
+
+
+def bind_ops(host: str, port: int) -> socket.socket:
+    """The ops port, bound at start-up: a port already taken is one clear line, not a traceback later."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        why = "is in use (another `pravah serve` on this machine? give each its own port, or 0 for none)" if e.errno == errno.EADDRINUSE else f"cannot be bound: {e.strerror}"
+        raise OpsPortError(f"PRAVAH_OPS__PORT {port} on {host} {why}") from None
+    return sock
+
+
+async def serve_ops(ctx: OpsContext, sock: socket.socket) -> None:
+    """/healthz, /readyz and this process's /metrics on the bound ops port, until cancelled."""
+    host, port = sock.getsockname()[:2]
+    log.info("probes and /metrics on http://%s:%d", host, port)
+    await _uvicorn(ops_app(ctx), host, port, sock=sock)
 
 
 async def serve(ctx: ApiContext) -> None:

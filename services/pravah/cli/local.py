@@ -106,7 +106,7 @@ def up(
     if s.api.port:
         out.print(f"dashboard: {s.api.base_url}/ui/")
     try:
-        anyio.run(emb.run, backend_options={"use_uvloop": True})
+        anyio.run(emb.serve, backend_options={"use_uvloop": True})
     except KeyboardInterrupt:
         pass
 
@@ -147,9 +147,10 @@ def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folde
 
 
 def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, or all (comma-separated for several).")] = "all") -> None:
-    """Run the server path against PostgreSQL, Kafka and S3/MinIO (settings: PRAVAH_* env vars)."""
+    """Run the server path against PostgreSQL, Kafka and S3/MinIO (settings: PRAVAH_* env vars).
+    Without the api role, /healthz, /readyz and /metrics are served on PRAVAH_OPS__PORT (9100)."""
     from pravah.accounts.bootstrap import MissingSecret
-    from pravah.api.serve import OpenModeNotLoopback
+    from pravah.api.serve import OpenModeNotLoopback, OpsPortError
     from pravah.server import ROLES, Server
 
     s = settings()
@@ -159,7 +160,7 @@ def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         server = Server(s, roles)
-    except (ValueError, MissingSecret, OpenModeNotLoopback) as e:
+    except (ValueError, MissingSecret, OpenModeNotLoopback, OpsPortError) as e:
         raise fail(str(e), 2) from None
     try:
         anyio.run(server.run, backend_options={"use_uvloop": True})

@@ -1,5 +1,7 @@
 """/healthz and /readyz (public: probes carry no credentials) and /metrics (the `metrics`
-right: administrators or a key with that scope; or unauthenticated on PRAVAH_API__METRICS_PORT)."""
+right: administrators or a key with that scope; or unauthenticated on PRAVAH_API__METRICS_PORT).
+A process without the API serves the same probes and its own /metrics, unauthenticated, on
+PRAVAH_OPS__PORT (api/app.py: ops_app)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request, session: SessionDep) -> JSONResponse:
-    """Public. The database and (when configured) Kafka are reachable."""
+    """Public. The database and (when configured) Kafka are reachable; 503 when one is not."""
     results: dict[str, bool] = {}
     try:
         await session.execute(text("SELECT 1"))
@@ -42,6 +44,12 @@ async def readyz(request: Request, session: SessionDep) -> JSONResponse:
 
 async def render(session: SessionDep) -> Response:
     body, content_type = await metrics.render(session)
+    return Response(body, media_type=content_type)
+
+
+async def render_own() -> Response:
+    """Only this process's counters: no database query per scrape of a worker pod."""
+    body, content_type = metrics.render_own()
     return Response(body, media_type=content_type)
 
 

@@ -39,7 +39,8 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 WORKDIR /tmp
 # A numeric user, so Kubernetes can verify runAsNonRoot without an /etc/passwd entry.
 USER 10001:10001
-# The API (PRAVAH_API__PORT) and its unauthenticated /metrics (PRAVAH_API__METRICS_PORT).
+# The API (PRAVAH_API__PORT) and its unauthenticated /metrics (PRAVAH_API__METRICS_PORT); the other
+# roles serve their probes and /metrics on the same 9100 (PRAVAH_OPS__PORT).
 EXPOSE 8787 9100
 ENTRYPOINT ["pravah"]
 CMD ["--help"]

@@ -35,6 +35,7 @@ def worker_pod(docs: list[dict]) -> dict:
     (lambda d: worker_pod(d).pop("automountServiceAccountToken"), policy.pod_security_problems, "automountServiceAccountToken"),
     (lambda d: api_container(d)["resources"].pop("limits"), policy.resources_problems, "memory limit"),
     (lambda d: api_container(d).pop("readinessProbe"), policy.probe_problems, "readinessProbe"),
+    (lambda d: worker_pod(d)["containers"][0].pop("livenessProbe"), policy.probe_problems, "pravah-worker container pravah: serves ports but has no HTTP livenessProbe"),
     (lambda d: api_container(d)["livenessProbe"]["httpGet"].update(path="/readyz"), policy.probe_problems, "must GET /healthz"),
     (lambda d: api_container(d)["livenessProbe"]["httpGet"].update(port="web"), policy.probe_problems, "not one of its ports"),
     (lambda d: one(d, "PodDisruptionBudget", "pravah-relay")["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/component": "relays"}),

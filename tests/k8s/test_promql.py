@@ -15,8 +15,15 @@ def test_alerts_and_dashboard_parse_and_read_real_metrics(rendered) -> None:
     assert len(exprs) > 10 and promql.problems(rendered["prod"]) == []
 
 
-def test_scraped_metrics_are_exported() -> None:
-    assert promql.SCRAPED <= promql.exported()
+def test_every_metric_has_the_role_that_reports_it() -> None:
+    roles = promql.families()
+    assert set(roles.values()) <= {"api", "ingest", "worker", "relay"}, {k: v for k, v in roles.items() if v == "unknown"}
+    assert set(promql.COUNTED_BY) <= set(roles), "COUNTED_BY names a metric metrics.py no longer has"
+
+
+@pytest.mark.parametrize("overlay, roles", [("prod", {"api", "ingest", "worker", "relay"}), ("dev", set())])
+def test_every_role_is_scraped_where_monitoring_is(rendered, overlay: str, roles: set[str]) -> None:
+    assert promql.scraped_roles(rendered[overlay]) == roles
 
 
 def rule(docs: list[dict], alert: str) -> dict:
@@ -34,7 +41,11 @@ def set_panel_expr(docs: list[dict], expr: str) -> None:
     (lambda d: rule(d, "PravahOldestPendingJob").update(expr="max(pravah_oldest_pending_seconds > 900"), "unclosed left parenthesis"),
     (lambda d: rule(d, "PravahJobFailureRate").update(expr='rate(pravah_jobs{status="FAILED"}) > 0'), "expected type matrix"),
     (lambda d: rule(d, "PravahOldestPendingJob").update(expr="max(pravah_oldest_pending_job_seconds) > 900"), "exports no pravah_oldest_pending_job_seconds"),
-    (lambda d: rule(d, "PravahIngestLag").update(expr="sum(pravah_ingest_lag_messages) > 10000"), "does not scrape"),
+    (lambda d: one(d, "PodMonitor", "pravah")["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/component": "api"}),
+     "pravah_ingest_events_total comes from the ingest pods, which no PodMonitor"),
+    (lambda d: one(d, "PodMonitor", "pravah")["spec"]["podMetricsEndpoints"][0].update(port="http-metrics"),
+     "pravah_workers comes from the api pods, which no PodMonitor"),
+    (lambda d: rule(d, "PravahDeadLettersGrowing").update(expr='max(pravah_dead_letters{window="5m"}) > 0'), "window '5m' is not one"),
     (lambda d: rule(d, "PravahIngestLag").update(expr="sum(kafka_consumer_lag) > 10000"), "no exporter here"),
     (lambda d: rule(d, "PravahJobFailureRate").update(expr='max(pravah_jobs{status="QUEUED"}) > 0'), "'QUEUED' is not a job status"),
     (lambda d: set_panel_expr(d, "sum(rate(pravah_jobs[5m])"), "dashboard pravah.json"),

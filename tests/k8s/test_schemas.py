@@ -33,7 +33,7 @@ def test_broken_builtin_kind_fails(rendered, crd_index, kind: str, name: str, br
     ("ScaledObject", "pravah-worker", lambda d: d["spec"].update(minReplicas=0), "minReplicas"),
     ("TriggerAuthentication", "pravah-db", lambda d: d["spec"]["secretTargetRef"][0].pop("key"), "key"),
     ("PrometheusRule", "pravah", lambda d: d["spec"]["groups"][0]["rules"][0].update({"for": "ten minutes"}), "for"),
-    ("ServiceMonitor", "pravah-api", lambda d: d["spec"]["endpoints"][0].update(intervl="30s"), "intervl"),
+    ("PodMonitor", "pravah", lambda d: d["spec"]["podMetricsEndpoints"][0].update(intervl="30s"), "intervl"),
     ("PodMonitor", "pravah-db", lambda d: d["spec"].update(podMetricsEndpoint=[]), "podMetricsEndpoint"),
 ])
 def test_broken_custom_resource_fails(rendered, crd_index, kind: str, name: str, break_it, expected: str) -> None:

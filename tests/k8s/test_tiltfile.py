@@ -21,7 +21,8 @@ def test_tiltfile_matches_the_dev_overlay(rendered) -> None:
 
 @pytest.mark.parametrize("old, new", [
     ("docker_build(\n", "load('ext://restart_process', 'docker_build_with_restart')\ndocker_build(\n"),
-    ("k8s_resource('pravah-relay', labels=['pravah'])", "k8s_resource('pravah-relay', label=['pravah'])"),
+    ("k8s_resource('pravah-relay', port_forwards=['9103:9100'], labels=['pravah'])",
+     "k8s_resource('pravah-relay', port_forwards=['9103:9100'], label=['pravah'])"),
     ("sync('services/pravah', SITE_PACKAGES + '/pravah')", "sync('services/pravah', SITE_PACKAGES + '/pravah', 'extra')"),
 ])
 def test_tiltfile_tilt_would_refuse_fails(old: str, new: str) -> None:

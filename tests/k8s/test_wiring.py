@@ -22,6 +22,10 @@ def trigger(docs: list[dict], name: str) -> dict:
     return one(docs, "ScaledObject", name)["spec"]["triggers"][0]
 
 
+def container(docs: list[dict], name: str) -> dict:
+    return one(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+
+
 def minio_env(docs: list[dict], name: str, value: str) -> None:
     env = one(docs, "StatefulSet", "pravah-minio")["spec"]["template"]["spec"]["containers"][0]["env"]
     next(e for e in env if e["name"] == name)["value"] = value
@@ -50,6 +54,19 @@ def minio_env(docs: list[dict], name: str, value: str) -> None:
     (lambda d: settings(d).update(PRAVAH_WORKER__CONCURRENCY="4"), wiring.worker_scaler_problems, "targetQueryValue"),
     (lambda d: one(d, "ScaledObject", "pravah-worker")["spec"]["scaleTargetRef"].update(name="pravah-workers"), wiring.worker_scaler_problems, "not in the manifests"),
     (lambda d: one(d, "Service", "pravah-api")["metadata"].update(namespace="default"), wiring.namespace_problems, "namespace default"),
+    (lambda d: settings(d).update(PRAVAH_OPS__PORT="9200"), wiring.port_problems, "PRAVAH_OPS__PORT serves /metrics on 9200"),
+    (lambda d: settings(d).pop("PRAVAH_OPS__HOST"), wiring.port_problems, "PRAVAH_OPS__HOST is 127.0.0.1"),
+    (lambda d: container(d, "pravah-worker")["env"].append({"name": "PRAVAH_OPS__PORT", "value": "0"}), wiring.port_problems,
+     "Deployment/pravah-worker container pravah: its port named metrics is 9100, but PRAVAH_OPS__PORT serves /metrics on 0"),
+    (lambda d: container(d, "pravah-api")["readinessProbe"]["httpGet"].update(port="metrics"), wiring.port_problems,
+     "readinessProbe goes to port 'metrics', but the probes are served on 8787"),
+    (lambda d: container(d, "pravah-relay")["livenessProbe"]["httpGet"].update(port=8787), wiring.port_problems,
+     "livenessProbe goes to port 8787, but the probes are served on 9100"),
+    (lambda d: one(d, "NetworkPolicy", "pravah-ingest")["spec"].pop("ingress"), wiring.port_problems,
+     "Deployment/pravah-ingest container pravah: no NetworkPolicy lets the monitoring namespace in"),
+    (lambda d: settings(d).update(PRAVAH_WORKER__GRACE_SECONDS="60"), wiring.stop_problems, "terminationGracePeriodSeconds 30 leaves no time"),
+    (lambda d: one(d, "Deployment", "pravah-worker")["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=25),
+     wiring.stop_problems, "needs 30"),
 ])
 def test_broken_wiring_fails(rendered, break_it, check, expected: str) -> None:
     break_it(rendered["prod"])

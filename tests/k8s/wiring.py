@@ -1,14 +1,18 @@
 """Names that must agree across objects and with Pravah's code: topics, the consumer group, the
-Services and Secrets the operators create, the notification target, the workers' scaling query."""
+Services and Secrets the operators create, the notification target, the workers' scaling query,
+the ports each role serves its probes and /metrics on, and the workers' stop grace."""
 
 from __future__ import annotations
 
 import re
 
+from pravah.api.serve import is_loopback
 from pravah.db.models import Job, Status
-from pravah.settings import KafkaSettings
+from pravah.settings import ApiSettings, KafkaSettings, OpsSettings, WorkerSettings
+from pravah.worker import HAND_BACK_SECONDS
 
 from k8s.manifests import containers, find, one, pod_templates, pravah_workloads, ref
+from k8s.policy import selects
 
 
 def settings(docs: list[dict]) -> dict[str, str]:
@@ -158,10 +162,69 @@ def worker_scaler_problems(docs: list[dict]) -> list[str]:
     return problems
 
 
+def effective(docs: list[dict], container: dict, name: str, default: object) -> str:
+    """A PRAVAH_* setting as the container sees it: its own env, else the ConfigMap, else the code's default."""
+    return env_of(container).get(name, settings(docs).get(name, str(default)))
+
+
+def port_problems(docs: list[dict]) -> list[str]:
+    """Each role's probes go to the port that serves /healthz and /readyz, and its port named
+    metrics is the one that serves /metrics without credentials, reachable by Prometheus: the API
+    on PRAVAH_API__PORT and PRAVAH_API__METRICS_PORT, the other roles both on PRAVAH_OPS__PORT."""
+    problems = []
+    for wl in pravah_workloads(docs):
+        role = wl["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
+        for c in wl["spec"]["template"]["spec"]["containers"]:
+            where = f"{ref(wl)} container {c['name']}"
+            ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+            if role == "api":
+                probes = int(effective(docs, c, "PRAVAH_API__PORT", ApiSettings().port))
+                metrics = int(effective(docs, c, "PRAVAH_API__METRICS_PORT", ApiSettings().metrics_port))
+                setting = "PRAVAH_API__METRICS_PORT"
+            else:
+                probes = metrics = int(effective(docs, c, "PRAVAH_OPS__PORT", OpsSettings().port))
+                setting = "PRAVAH_OPS__PORT"
+                host = effective(docs, c, "PRAVAH_OPS__HOST", OpsSettings().host)
+                if is_loopback(host):
+                    problems.append(f"{where}: PRAVAH_OPS__HOST is {host}; the kubelet and Prometheus cannot reach a loopback address")
+            if ports.get("metrics") != metrics:
+                problems.append(f"{where}: its port named metrics is {ports.get('metrics')}, but {setting} serves /metrics on {metrics}")
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                get = c.get(probe, {}).get("httpGet")
+                if get is not None and ports.get(get["port"], get["port"]) != probes:
+                    problems.append(f"{where}: {probe} goes to port {get['port']!r}, but the probes are served on {probes}")
+            open_to_monitoring = any(
+                selects(np["spec"]["podSelector"], wl["spec"]["template"]["metadata"]["labels"])
+                and any(any(f.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "monitoring"
+                            for f in rule.get("from", []))
+                        and any(p.get("port") in (metrics, "metrics") for p in rule.get("ports", []))
+                        for rule in np["spec"].get("ingress", []))
+                for np in find(docs, "NetworkPolicy"))
+            if not open_to_monitoring:
+                problems.append(f"{where}: no NetworkPolicy lets the monitoring namespace in on its metrics port {metrics}")
+    return problems
+
+
+def stop_problems(docs: list[dict]) -> list[str]:
+    """A stopping worker's pod outlives the grace its jobs get, plus the time to hand the rest back."""
+    problems = []
+    for wl in pravah_workloads(docs):
+        if wl["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") != "worker":
+            continue
+        pod = wl["spec"]["template"]["spec"]
+        budget = pod.get("terminationGracePeriodSeconds", 30)  # Kubernetes' default
+        for c in pod["containers"]:
+            grace = float(effective(docs, c, "PRAVAH_WORKER__GRACE_SECONDS", WorkerSettings().grace_seconds))
+            if budget < grace + HAND_BACK_SECONDS + 1:
+                problems.append(f"{ref(wl)}: terminationGracePeriodSeconds {budget} leaves no time after PRAVAH_WORKER__GRACE_SECONDS "
+                                f"({grace:g}) to hand unfinished jobs back (needs {grace + HAND_BACK_SECONDS + 1:g})")
+    return problems
+
+
 def namespace_problems(docs: list[dict]) -> list[str]:
     spaces = {d["metadata"]["name"] for d in find(docs, "Namespace")}
     return [f"{ref(d)}: namespace {d['metadata'].get('namespace')} is not the overlay's Namespace {sorted(spaces)}"
             for d in docs if d["kind"] != "Namespace" and d["metadata"].get("namespace") not in spaces]
 
 
-CHECKS = (kafka_problems, minio_problems, postgres_problems, worker_scaler_problems, namespace_problems)
+CHECKS = (kafka_problems, minio_problems, postgres_problems, worker_scaler_problems, port_problems, stop_problems, namespace_problems)

@@ -291,15 +291,11 @@ impl<R: Read> Scanner<R> {
                         i += 1;
                     }
                 } else {
-                    // The escape character: the next byte is literal.
-                    if i + 1 >= n && !eof {
+                    let Some(next) = escaped(buf, i, eof, &mut chunk.data) else {
                         rollback(chunk);
                         return Parsed::NeedMore;
-                    }
-                    if let Some(&lit) = buf.get(i + 1) {
-                        chunk.data.push(lit);
-                    }
-                    i += 2;
+                    };
+                    i = next;
                 }
                 continue;
             }
@@ -347,14 +343,11 @@ impl<R: Read> Scanner<R> {
                 next = i + len;
                 break;
             } else {
-                if i + 1 >= n && !eof {
+                let Some(next) = escaped(buf, i, eof, &mut chunk.data) else {
                     rollback(chunk);
                     return Parsed::NeedMore;
-                }
-                if let Some(&lit) = buf.get(i + 1) {
-                    chunk.data.push(lit);
-                }
-                i += 2;
+                };
+                i = next;
             }
         }
         chunk.items.push(Item { line, offset: start as u64, raw: start..record_end, fields: ends0..chunk.ends.len(), bad: None });
@@ -373,6 +366,18 @@ impl<R: Read> Scanner<R> {
         });
         Parsed::Next { next, lines: u64::from(next > end), item: true }
     }
+}
+
+/// The escape character at `i`: the byte after it is taken literally; returns where to go on,
+/// or None when that byte has not been read yet.
+fn escaped(buf: &[u8], i: usize, eof: bool, data: &mut Vec<u8>) -> Option<usize> {
+    if i + 1 >= buf.len() && !eof {
+        return None;
+    }
+    if let Some(&lit) = buf.get(i + 1) {
+        data.push(lit);
+    }
+    Some(i + 2)
 }
 
 /// Can a closing quote be followed by `b`?

@@ -25,7 +25,11 @@ pub struct Shape {
 
 impl Shape {
     pub fn is_null(&self, field: &[u8]) -> bool {
-        self.null_values.iter().any(|n| n.as_slice() == field)
+        // The default list is just "": a length test, not a comparison per field.
+        match self.null_values.as_slice() {
+            [only] if only.is_empty() => field.is_empty(),
+            all => all.iter().any(|n| n.as_slice() == field),
+        }
     }
 
     /// A field as the cast to `t` wants it (a decimal comma becomes a point for floats).

@@ -249,15 +249,38 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
 
     let body: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(input));
     let mut scanner = Scanner::new(body, syntax, opts.skip_rows, opts.skip_footer, base);
+    // Scanning runs on a thread of its own, a couple of chunks ahead of the conversion (the
+    // caller's thread): the read then uses a core and a half instead of one. Dropping the
+    // batches stops it at its next send.
+    let (tx, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(2);
+    let scanning = std::thread::Builder::new()
+        .name("pravah-csv-scan".into())
+        .spawn(move || loop {
+            match scanner.next_chunk(BATCH_ROWS).transpose() {
+                Some(chunk) => {
+                    let failed = chunk.is_err();
+                    if tx.send(chunk).is_err() || failed {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the CSV scanner thread: {e}")))?;
+    let mut scanning = Some(scanning);
     let mut skip_header = header;
     let uri = uri.to_string();
     let mut file_pos = chosen.bom as u64;
     let batches = std::iter::from_fn(move || -> Option<Result<arrow::record_batch::RecordBatch>> {
         loop {
-            let mut chunk = match scanner.next_chunk(BATCH_ROWS) {
-                Ok(Some(c)) => c,
-                Ok(None) => return None,
-                Err(e) => return Some(Err(classify_io(&uri, e))),
+            let mut chunk = match chunks.recv() {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return Some(Err(classify_io(&uri, e))),
+                // The scanner is done: at the end of the input, or it panicked (never a silent cut).
+                Err(_) => {
+                    let panicked = scanning.take().is_some_and(|h| h.join().is_err());
+                    return panicked.then(|| Err(Error::Internal("the CSV scanner thread panicked".into())));
+                }
             };
             if !utf8 {
                 to_file_offsets(&mut chunk, chosen.encoding, &mut file_pos);

@@ -249,10 +249,10 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
 
     let body: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(input));
     let mut scanner = Scanner::new(body, syntax, opts.skip_rows, opts.skip_footer, base);
-    // Scanning runs on a thread of its own, a couple of chunks ahead of the conversion (the
+    // Scanning runs on a thread of its own, one chunk ahead of the conversion (the
     // caller's thread): the read then uses a core and a half instead of one. Dropping the
     // batches stops it at its next send.
-    let (tx, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(2);
+    let (tx, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(0);
     let scanning = std::thread::Builder::new()
         .name("pravah-csv-scan".into())
         .spawn(move || loop {

@@ -58,9 +58,17 @@ async function refreshOutputs() {
   if (r.ok) document.getElementById("outputs").innerHTML = await r.text();
 }
 
+// The status the page was rendered with: a job that ended between the render and the stream's
+// snapshot sends no status event, so the snapshot must fetch the outputs itself.
+const renderedFinal = FINAL.includes(document.querySelector("#job-status .status")?.dataset.status);
+
 if (id) {
   live(`/v1/jobs/${id}/events`, {
-    snapshot: (d) => { showStatus(d.status, d.error); showProgress(d.progress); },
+    snapshot: (d) => {
+      showStatus(d.status, d.error);
+      showProgress(d.progress);
+      if (FINAL.includes(d.status) && !renderedFinal) refreshOutputs();
+    },
     status: (d) => {
       showStatus(d.status, d.error);
       addTimeline(d);

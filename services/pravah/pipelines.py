@@ -160,8 +160,9 @@ def _step_error(err: engine.EngineError, step_path: tuple[Any, ...], op: str) ->
     if m:
         return step_path + (op, m.group(1)), f"unknown option {m.group(1)!r} for {op}" + _expected(msg)
     m = re.search(r"unknown variant `(\w+)`", msg)
-    if m:
-        return step_path + (op,), f"unknown step {m.group(1)!r}" + _expected(msg)
+    if m:  # the step's own name, or the value of one of its options (on_bad_rows: ignore)
+        what = "step" if m.group(1) == op else f"value for {op}:"
+        return step_path + (op,), f"unknown {what} {m.group(1)!r}" + _expected(msg)
     if isinstance(err, engine.ExpressionError):
         field = "where" if op == "filter" else "expr"
         return step_path + (op, field), msg

@@ -42,6 +42,10 @@ CASES = [
     # (yaml body of one pipeline's fields, expected line, expected path, message fragment)
     ("steps: [read_csv: {delimeter: ';'}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv.delimeter", "unknown option 'delimeter'"),
     ("steps: [frob]\noutput: o/x", 3, "pipelines[0].steps[0].frob", "unknown step 'frob'"),
+    ("steps: [read_csv: {encoding: klingon}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv", "encoding \"klingon\" is not known"),
+    ("steps: [read_csv: {decimal: ','}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv", "needs another delimiter"),
+    ("steps: [read_csv: {on_bad_rows: ignore}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv", "unknown value for read_csv: 'ignore'; expected one of fail, skip, quarantine"),
+    ("steps: [read_csv: {max_bad_rows: '150%'}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[0].read_csv", "max_bad_rows must be"),
     ("steps: [read_csv, {filter: {where: 'qty >'}}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[1].filter.where", "Expected"),
     ("steps: [read_csv, {filter: {where: 'nosuch(a)'}}, write_csv]\noutput: o/x", 3, "pipelines[0].steps[1].filter.where", "unknown function nosuch"),
     ("steps: [write_csv, read_csv]\noutput: o/x", 3, "pipelines[0].steps[0].write_csv", "needs a table"),

@@ -27,6 +27,7 @@ pub fn check_step(step_json: &str) -> Result<()> {
     let step: plan::Step = serde_json::from_str(step_json).map_err(|e| Error::plan(0, e.to_string()))?;
     match &step {
         plan::Step::Filter { r#where: e } | plan::Step::Derive { expr: e, .. } => expr::check(e),
+        plan::Step::ReadCsv(opts) => csv::check(opts),
         _ => Ok(()),
     }
 }
@@ -37,6 +38,7 @@ pub fn check_plan(plan_json: &str) -> Result<()> {
     for step in &plan.steps {
         match step {
             plan::Step::Filter { r#where: e } | plan::Step::Derive { expr: e, .. } => expr::check(e)?,
+            plan::Step::ReadCsv(opts) => csv::check(opts)?,
             _ => {}
         }
     }

@@ -147,7 +147,28 @@ fn to_file_offsets(chunk: &mut Chunk, encoding: &'static encoding_rs::Encoding, 
     *file_pos += encoded_len(&chunk.raw[prev..], encoding).unwrap_or(0);
 }
 
+/// What can be said of the options before any byte is read (`pravah validate`): a known
+/// encoding, ASCII escape and comment characters, a quote that is not the delimiter, a decimal
+/// separator that is `.` or `,` (and not the delimiter).
+pub fn check(opts: &CsvRead) -> Result<()> {
+    encoding::choose(&opts.encoding, b"").map_err(|e| Error::plan(0, format!("read_csv.{e}")))?;
+    opts.escape.map(|c| ascii("escape", c)).transpose()?;
+    opts.comment.map(|c| ascii("comment", c)).transpose()?;
+    if let (Auto::Char(d), Auto::Char(q)) = (opts.delimiter, opts.quote) {
+        if d == q {
+            return Err(Error::plan(0, "read_csv: quote and delimiter must differ"));
+        }
+    }
+    match (opts.decimal, opts.delimiter) {
+        ('.', _) => Ok(()),
+        (',', Auto::Char(b',')) => Err(Error::plan(0, "read_csv.decimal \",\" needs another delimiter (\";\" is usual)")),
+        (',', _) => Ok(()),
+        (other, _) => Err(Error::plan(0, format!("read_csv.decimal must be \".\" or \",\", got {other:?}"))),
+    }
+}
+
 pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejects: Arc<Mutex<Rejects>>) -> Result<(SchemaRef, Batches, Dialect)> {
+    check(opts)?;
     let head = input.fill_buf().map_err(|e| classify_io(uri, e))?;
     let chosen = encoding::choose(&opts.encoding, head).map_err(|e| Error::plan(0, format!("read_csv.{e}")))?;
     input.consume(chosen.bom);

@@ -229,6 +229,7 @@ def test_tenants_get_404_for_each_others_ids_on_every_route(world: World) -> Non
             other = ids["globex"]
             calls = [("GET", f"/v1/jobs/{other}", None), ("GET", f"/v1/jobs/{other}/outputs/0", None),
                      ("GET", f"/v1/jobs/{other}/outputs/0/download", None), ("GET", f"/v1/jobs/{other}/events", None),
+                     ("GET", f"/v1/jobs/{other}/rejects", None), ("GET", f"/v1/jobs/{other}/rejects/download", None),
                      ("POST", f"/v1/jobs/{other}/retry", None), ("POST", f"/v1/jobs/{other}/cancel", None),
                      ("GET", f"/v1/uploads/{upload_id}", None), ("POST", f"/v1/uploads/{upload_id}/parts", {"parts": [1]}),
                      ("POST", f"/v1/uploads/{upload_id}/complete", None), ("DELETE", f"/v1/uploads/{upload_id}", None),
@@ -238,6 +239,10 @@ def test_tenants_get_404_for_each_others_ids_on_every_route(world: World) -> Non
             for method, path, body in calls:
                 r = await c.request(method, path, json=body, headers=alice)
                 assert r.status_code == 404, (method, path, r.status_code, r.text)
+            # a key without the read right may not read a job's outputs or rejects, even its own tenant's
+            writer = bearer((await c.post("/v1/keys", json={"name": "w", "scopes": ["write"]}, headers=alice)).json()["key"])
+            for path in (f"/v1/jobs/{ids['acme']}/rejects", f"/v1/jobs/{ids['acme']}/rejects/download", f"/v1/jobs/{ids['acme']}/outputs/0"):
+                assert (await c.get(path, headers=writer)).status_code == 403, path
             seen = {j["id"] for j in (await c.get("/v1/jobs?limit=500", headers=alice)).json()["items"]}
             assert ids["acme"] in seen and other not in seen
             assert all(u["id"] != upload_id for u in (await c.get("/v1/uploads", headers=alice)).json())

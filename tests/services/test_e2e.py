@@ -187,6 +187,10 @@ def test_bad_rows_are_quarantined_next_to_the_output(svc: Services) -> None:
     detail = svc.get(f"/v1/jobs/{job['id']}")[1]
     assert detail["rows_rejected"] == 2 and detail["report"]["rows_out"] == 3
     rejects = s3_client().get_object(Bucket=detail["rejects"]["bucket"], Key=detail["rejects"]["key"])["Body"].read()
+    status, d = svc.get(f"/v1/jobs/{job['id']}/rejects")  # a presigned GET of the same object
+    assert status == 200 and urllib.request.urlopen(d["url"], timeout=10).read() == rejects
+    assert svc.get(f"/v1/jobs/{job['id']}/rejects", tenant=None)[0] == 401
+    assert svc.get(f"/v1/jobs/{job['id']}/rejects", tenant="b")[0] == 404  # another tenant's scope
     lines = [json.loads(x) for x in rejects.splitlines()]
     assert [(r["line"], r["raw"], r["byte_offset"]) for r in lines] == [(3, "2,US", 27), (5, '4,"US,5', 39)]
     subject = f"{IN}/{key}"

@@ -217,6 +217,20 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
     return status
 
 
+# The engine writes quarantined rows next to the output under this name (engine/core/src/run.rs).
+REJECTS_SUFFIX = ".rejects.jsonl"
+
+
+def rejects_of(job: Job) -> dict[str, Any] | None:
+    """Where a job's quarantined bad rows went and how many there are; None when it set none aside."""
+    report = job.report or {}
+    r = report.get("rejects")
+    if not r:
+        return None
+    return {"bucket": job.output_bucket, "key": job.output_key + REJECTS_SUFFIX, "size": r.get("size"), "sha256": r.get("sha256"),
+            "rows": report.get("rows_rejected")}
+
+
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
     """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats."""
     report = job.report or {}
@@ -244,8 +258,7 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
             "input": {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag, "size": job.size},
             "outputs": outputs,
             # Bad rows set aside by the read step (the job still succeeded): how many, and where.
-            "rejects": {"bucket": job.output_bucket, "key": f"{job.output_key}.rejects.jsonl", "size": report["rejects"].get("size"),
-                        "sha256": report["rejects"].get("sha256"), "rows": report.get("rows_rejected")} if report.get("rejects") else None,
+            "rejects": rejects_of(job),
             "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "rows_rejected", "bytes_in", "bytes_out", "duration_ms")},
             "error": job.error,
         },

@@ -4,14 +4,13 @@ tested in tests/services): jobs created, bad payloads dead-lettered with their r
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import anyio
 from faststream.kafka import TestKafkaBroker
 
 from pravah import bus, registry
-from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.session import make_engine, sessions
 from pravah.ingest import IngestStats
 from pravah.pipelines import Binding, Document, Pipeline
 from pravah.settings import KafkaSettings
@@ -26,13 +25,11 @@ def record(key: str) -> dict:
     return {"eventName": "s3:ObjectCreated:Put", "s3": {"bucket": {"name": "inbox"}, "object": {"key": key, "size": 3, "eTag": "e-" + key}}}
 
 
-def test_handler_creates_jobs_once_and_dead_letters_bad_payloads(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    migrate(url)
+def test_handler_creates_jobs_once_and_dead_letters_bad_payloads(db_url: str) -> None:
     cfg = KafkaSettings()
 
     async def go() -> None:
-        eng = make_engine(url)
+        eng = make_engine(db_url)
         s = sessions(eng)
         async with s() as session:
             await registry.apply(session, DOC, "test")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,7 +12,7 @@ import pytest
 
 from pravah import metrics
 from pravah.db.models import Job
-from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.session import make_engine, sessions
 from pravah.dryrun.spec import InvalidSpec, dotted, inline
 from pravah.events import ObjectEvent
 from pravah.ingest import IngestStats, ingest
@@ -68,15 +67,13 @@ def test_no_binding_takes_a_reserved_key() -> None:
     assert not any(v.chosen for v in router.explain("in", ev.key))
 
 
-def test_ingest_ignores_reserved_keys_without_a_job_or_a_count(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    migrate(url)
+def test_ingest_ignores_reserved_keys_without_a_job_or_a_count(db_url: str) -> None:
     doc = validate({"pipelines": [OK], "bindings": [{"bucket": "in", "pipeline": "p"}]})
     ev = ObjectEvent(bucket="in", key="_pravah/dry-runs/x-1/out.parquet", size=1, etag="e", event_time=datetime.now(UTC))
     before = {o: metrics.INGESTED.labels(o)._value.get() for o in ("created", "unrouted", "skipped", "rejected", "duplicates")}
 
     async def go() -> int:
-        eng = make_engine(url)
+        eng = make_engine(db_url)
         stats = IngestStats()
         await ingest(sessions(eng), Router(doc), [ev], stats)
         async with sessions(eng)() as s:

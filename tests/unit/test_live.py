@@ -4,14 +4,13 @@ a resume past Last-Event-ID repeats and misses nothing, a final status ends the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import anyio
 
 from pravah import jobs
 from pravah.accounts.principal import Principal
 from pravah.db.models import Job, Status
-from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.session import make_engine, sessions
 from pravah.events import ObjectEvent
 from pravah.live import record
 from pravah.live.hub import Hub
@@ -30,14 +29,11 @@ async def _job(s, bucket: str, key: str) -> Job:
     return await s.get(Job, job_id)
 
 
-def test_job_stream_snapshot_order_resume_and_end(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    migrate(url)
-
+def test_job_stream_snapshot_order_resume_and_end(db_url: str) -> None:
     async def go() -> None:
-        eng = make_engine(url)
+        eng = make_engine(db_url)
         made = sessions(eng)
-        hub = Hub(made, url, poll_seconds=0.02)
+        hub = Hub(made, db_url, poll_seconds=0.02)
         async with anyio.create_task_group() as tg:
             tg.start_soon(hub.run)
             async with made() as s:

@@ -5,14 +5,13 @@ ops port of a process without the API serves its counters alone, with no databas
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import anyio
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from pravah import jobs, metrics
-from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.session import make_engine, sessions
 from pravah.events import ObjectEvent
 from pravah.ops import dead_letters, heartbeats
 from pravah.ops.models import DeadLetterRow, WorkerBeat
@@ -26,12 +25,9 @@ def samples(text: bytes) -> dict[tuple[str, tuple], float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text.decode()) for s in f.samples}
 
 
-def test_gauges_count_live_workers_recent_dead_letters_and_jobs(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    migrate(url)
-
+def test_gauges_count_live_workers_recent_dead_letters_and_jobs(db_url: str) -> None:
     async def go() -> dict:
-        eng = make_engine(url)
+        eng = make_engine(db_url)
         made = sessions(eng)
         t = datetime.now(UTC)
         for owner, silent in (("w1", 0), ("w2", 10), ("w3", 31), ("w4", 600)):  # seconds since the last beat

@@ -4,14 +4,13 @@ dead letters recorded and counted, windows and per-hour bars from the jobs table
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import anyio
 from sqlalchemy import update
 
 from pravah import jobs
 from pravah.db.models import Job
-from pravah.db.session import make_engine, migrate, sessions
+from pravah.db.session import make_engine, sessions
 from pravah.events import ObjectEvent
 from pravah.ops import dead_letters, heartbeats, stats
 from pravah.ops.models import WorkerBeat
@@ -21,12 +20,9 @@ from pravah.routing import Route
 ROUTE = Route(Binding(bucket="in", pipeline="p"), Pipeline(name="p", steps=[{"op": "sha256"}], output="out/{key}"))
 
 
-def test_summary_counts_heartbeats_dead_letters_windows_and_bars(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    migrate(url)
-
+def test_summary_counts_heartbeats_dead_letters_windows_and_bars(db_url: str) -> None:
     async def go() -> None:
-        eng = make_engine(url)
+        eng = make_engine(db_url)
         made = sessions(eng)
         t = datetime.now(UTC)
         async with made() as s:

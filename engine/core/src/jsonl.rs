@@ -6,6 +6,7 @@ use std::io::{BufRead, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
 use arrow::json::reader::Decoder;
 use arrow::record_batch::RecordBatch;
 
@@ -33,8 +34,8 @@ fn object(text: &[u8]) -> std::result::Result<(), String> {
     }
 }
 
-fn decoder(schema: &SchemaRef, rows: usize) -> Result<Decoder> {
-    Ok(arrow::json::ReaderBuilder::new(schema.clone()).with_batch_size(rows.max(1)).build_decoder()?)
+fn decoder(schema: &SchemaRef, rows: usize) -> std::result::Result<Decoder, ArrowError> {
+    arrow::json::ReaderBuilder::new(schema.clone()).with_batch_size(rows.max(1)).build_decoder()
 }
 
 /// Decode `lines` into one batch; when that fails, one line at a time so only the lines that
@@ -52,8 +53,9 @@ fn decode(schema: &SchemaRef, lines: &[Line], rejects: &mut Vec<Rejected>) -> Re
     }
     let mut batches = Vec::with_capacity(lines.len());
     for l in lines {
-        let one = || -> std::result::Result<Option<RecordBatch>, arrow::error::ArrowError> {
-            let mut d = arrow::json::ReaderBuilder::new(schema.clone()).with_batch_size(1).build_decoder()?;
+        // The arrow error itself is the reason (which field, which value).
+        let one = || -> std::result::Result<Option<RecordBatch>, ArrowError> {
+            let mut d = decoder(schema, 1)?;
             d.decode(&l.text)?;
             d.flush()
         };
@@ -67,7 +69,7 @@ fn decode(schema: &SchemaRef, lines: &[Line], rejects: &mut Vec<Rejected>) -> Re
 }
 
 pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, rejects: Arc<Mutex<Rejects>>) -> Result<(SchemaRef, Batches)> {
-    let head = sample(&mut input, uri, opts.infer_rows)?;
+    let (head, _) = sample(&mut input, uri, opts.infer_rows + 1)?;
     // Infer from the lines that are objects: one broken line must not break the schema.
     let objects: Vec<u8> = head
         .split(|&b| b == b'\n')

@@ -22,18 +22,19 @@ const SAMPLE_BYTES: usize = 4 << 20;
 
 pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
-/// Read up to `SAMPLE_BYTES` (whole lines only when possible) for inference.
-pub(crate) fn sample(input: &mut dyn BufRead, uri: &str, rows: usize) -> Result<Vec<u8>> {
+/// The start of the input for inference: whole lines, up to `lines` of them or `SAMPLE_BYTES`,
+/// and whether that is all of it.
+pub(crate) fn sample(input: &mut dyn BufRead, uri: &str, lines: usize) -> Result<(Vec<u8>, bool)> {
     let mut buf = Vec::new();
-    let mut lines = 0;
-    while buf.len() < SAMPLE_BYTES && lines <= rows {
-        let n = input.read_until(b'\n', &mut buf).map_err(|e| classify_io(uri, e))?;
-        if n == 0 {
-            break;
+    let mut n = 0;
+    while buf.len() < SAMPLE_BYTES && n < lines {
+        if input.read_until(b'\n', &mut buf).map_err(|e| classify_io(uri, e))? == 0 {
+            return Ok((buf, true));
         }
-        lines += 1;
+        n += 1;
     }
-    Ok(buf)
+    let done = input.fill_buf().map_err(|e| classify_io(uri, e))?.is_empty();
+    Ok((buf, done))
 }
 
 pub(crate) fn apply_overrides(schema: Schema, overrides: &std::collections::BTreeMap<String, String>) -> Result<Schema> {

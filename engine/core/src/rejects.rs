@@ -39,7 +39,7 @@ pub struct Rejects {
     open: Option<Opener>,
     out_uri: String,
     out: Option<Out>,
-    /// The first few, kept in memory by `counting` (for previews).
+    /// The first few that were not quarantined, kept in memory (previews show them).
     pub kept: Vec<Rejected>,
 }
 
@@ -93,7 +93,7 @@ impl Rejects {
             self.first.get_or_insert_with(|| format!("line {}: {}", r.line, r.reason));
             if self.policy == OnBadRows::Quarantine {
                 self.write(&r)?;
-            } else if self.open.is_none() && self.kept.len() < KEEP {
+            } else if self.kept.len() < KEEP {
                 self.kept.push(r);
             }
             if let MaxBadRows::Count(max) = self.max {
@@ -122,7 +122,7 @@ impl Rejects {
             MaxBadRows::Fraction(f) => format!("{}%", f * 100.0),
         };
         Error::Limit(format!(
-            "{}: {} bad rows of {} read ({:.1}%), over max_bad_rows {limit}; first: {}. Check the delimiter, quote and encoding, or raise max_bad_rows",
+            "{}: {} bad rows of {} read ({:.1}%), over max_bad_rows {limit}; first: {}. Check the read options (for CSV: delimiter, quote, encoding) or raise max_bad_rows",
             self.input,
             self.rejected,
             total,

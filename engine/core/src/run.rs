@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arrow::array::Array;
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use serde::Serialize;
 
@@ -159,25 +160,11 @@ pub fn inspect(step: &str, input: &str, options: &Options, rows: usize) -> Resul
     let src = Location::parse(input, options)?;
     let size = src.size()?;
     let mon = Monitor { counter: Arc::new(AtomicU64::new(0)), progress: Progress { input_size: size, ..Default::default() }, last: Instant::now(), callback: None };
-    let uri = src.uri.clone();
-    let rejects = Arc::new(Mutex::new(Rejects::counting(&uri)));
-    let (dialect, schema, batches): (_, _, Batches) = match &step {
-        Step::ReadCsv(opts) => {
-            let (_, input) = open_in(src, &mon, true)?;
-            let (schema, batches, dialect) = crate::csv::read(input, opts, &uri, rejects.clone())?;
-            (Some(dialect), schema, batches)
-        }
-        Step::ReadJsonl(opts) => {
-            let (_, input) = open_in(src, &mon, true)?;
-            let (schema, batches) = crate::jsonl::read(input, opts, &uri, rejects.clone())?;
-            (None, schema, batches)
-        }
-        Step::ReadParquet {} => {
-            let (schema, batches) = read::parquet(src, size, mon.counter.clone())?;
-            (None, schema, batches)
-        }
-        other => return Err(Error::plan(0, format!("{} is not a read step", other.name()))),
-    };
+    if step.kind() != Kind::TableSource {
+        return Err(Error::plan(0, format!("{} is not a read step", step.name())));
+    }
+    let rejects = Arc::new(Mutex::new(Rejects::counting(&src.uri)));
+    let Source { schema, batches, dialect, .. } = open_table(&step, src, &mon, &rejects)?;
     let mut out = Vec::new();
     let fmt = arrow::util::display::FormatOptions::default();
     for batch in batches {
@@ -200,7 +187,7 @@ pub fn inspect(step: &str, input: &str, options: &Options, rows: usize) -> Resul
     let r = rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into()))?;
     Ok(Inspection {
         dialect,
-        columns: schema.fields().iter().map(|f| (f.name().clone(), crate::csv::type_label(f.data_type()))).collect(),
+        columns: schema.fields().iter().map(|f| (f.name().clone(), crate::types::type_name(f.data_type()))).collect(),
         rows: out,
         rows_rejected: r.rejected,
         rejected: r
@@ -244,23 +231,41 @@ fn rejects_for(step: &Step, uri: &str, dst: &Location, options: &Options) -> Res
     Ok(Arc::new(Mutex::new(Rejects::new(policy, max, uri, out_uri, Box::new(move || open_out(&loc, None))))))
 }
 
-fn run_table(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut TableExtras) -> Result<(Codec, Vec<Written>)> {
+/// A table source opened: its rows to come, and what the read found on the way in.
+struct Source {
+    codec: Codec,
+    schema: SchemaRef,
+    batches: Batches,
+    dialect: Option<crate::csv::Dialect>,
+}
+
+/// Open `src` with a read step (bad rows to `rejects`); shared by runs and `inspect`.
+fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rejects>>) -> Result<Source> {
     let uri = src.uri.clone();
-    let rejects = rejects_for(&plan.steps[0], &uri, &dst, options)?;
-    let (codec, (mut schema, batches)): (Codec, (_, Batches)) = match &plan.steps[0] {
-        Step::ReadParquet {} => (Codec::None, read::parquet(src, mon.progress.input_size, mon.counter.clone())?),
+    Ok(match step {
+        Step::ReadParquet {} => {
+            let (schema, batches) = read::parquet(src, mon.progress.input_size, mon.counter.clone())?;
+            Source { codec: Codec::None, schema, batches, dialect: None }
+        }
         Step::ReadCsv(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
             let (schema, batches, dialect) = crate::csv::read(input, opts, &uri, rejects.clone())?;
-            extras.dialect = Some(dialect);
-            (codec, (schema, batches))
+            Source { codec, schema, batches, dialect: Some(dialect) }
         }
         Step::ReadJsonl(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
-            (codec, crate::jsonl::read(input, opts, &uri, rejects.clone())?)
+            let (schema, batches) = crate::jsonl::read(input, opts, &uri, rejects.clone())?;
+            Source { codec, schema, batches, dialect: None }
         }
         other => return Err(Error::Internal(format!("{} is not a table source", other.name()))),
-    };
+    })
+}
+
+fn run_table(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut TableExtras) -> Result<(Codec, Vec<Written>)> {
+    let uri = src.uri.clone();
+    let rejects = rejects_for(&plan.steps[0], &uri, &dst, options)?;
+    let Source { codec, mut schema, batches, dialect } = open_table(&plan.steps[0], src, mon, &rejects)?;
+    extras.dialect = dialect;
     let mut ops = Vec::new();
     let mut sink_step = None;
     for (i, step) in plan.steps.iter().enumerate().skip(1) {

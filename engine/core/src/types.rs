@@ -29,6 +29,18 @@ pub fn parse_type(name: &str) -> Option<DataType> {
 pub const TYPE_NAMES: &str =
     "bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, string, date, timestamp, timestamptz";
 
+/// The user-facing name of a type, as pipelines write it.
+pub fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "bool".into(),
+        DataType::Utf8 => "string".into(),
+        DataType::Date32 => "date".into(),
+        DataType::Timestamp(_, None) => "timestamp".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
+        other => other.to_string().to_ascii_lowercase(),
+    }
+}
+
 pub fn is_numeric(t: &DataType) -> bool {
     t.is_numeric()
 }

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pravah import jobs
+
 
 class JobSummary(BaseModel):
     id: str
@@ -40,8 +42,8 @@ def outputs_of(job: Any) -> list[OutputInfo]:
 
 def rejects_of(job: Any) -> OutputInfo | None:
     """Where the job's quarantined bad rows went (next to its output), if it set any aside."""
-    r = (job.report or {}).get("rejects")
-    return OutputInfo(bucket=job.output_bucket, key=f"{job.output_key}.rejects.jsonl", size=r.get("size"), sha256=r.get("sha256")) if r else None
+    r = jobs.rejects_of(job)
+    return OutputInfo(bucket=r["bucket"], key=r["key"], size=r["size"], sha256=r["sha256"]) if r else None
 
 
 class JobDetail(JobSummary):

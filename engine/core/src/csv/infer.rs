@@ -5,6 +5,8 @@
 use arrow::array::{Array, StringArray};
 use arrow::datatypes::{DataType, TimeUnit};
 
+use crate::types::is_float;
+
 fn casts(values: &[&str], t: &DataType) -> bool {
     let text = StringArray::from(values.to_vec());
     super::table::cast_text(&text, t).is_ok_and(|a| a.null_count() == 0)
@@ -71,10 +73,9 @@ pub fn column_type(values: &[&str]) -> DataType {
 
 /// Does `value` read as type `t` (for telling a header row from data)?
 pub fn fits(value: &str, t: &DataType) -> bool {
-    t == &DataType::Utf8 || column_type(&[value]) == *t || (is_float(t) && column_type(&[value]) == DataType::Int64)
+    let own = column_type(&[value]);
+    t == &DataType::Utf8 || own == *t || (is_float(t) && own == DataType::Int64)
 }
-
-use crate::types::is_float;
 
 #[cfg(test)]
 mod tests {

@@ -17,15 +17,10 @@ use serde::Serialize;
 use crate::codec::classify_io;
 use crate::error::{Error, Result};
 use crate::plan::{Auto, CsvRead, Header, Ragged};
-use crate::read::{apply_overrides, Batches, BATCH_ROWS};
+use crate::read::{apply_overrides, sample, Batches, BATCH_ROWS};
 use crate::rejects::Rejects;
 use scan::{Chunk, Item, Scanner, Syntax};
 use table::Shape;
-
-pub use table::type_name as type_label;
-
-/// Decoded text read ahead for sniffing and inference.
-const SAMPLE_BYTES: usize = 4 << 20;
 
 /// What the read settled on; reported back so `auto` is never a mystery.
 #[derive(Debug, Clone, Serialize)]
@@ -40,20 +35,6 @@ pub struct Dialect {
 
 fn ascii(field: &str, c: char) -> Result<u8> {
     u8::try_from(c).ok().filter(u8::is_ascii).ok_or_else(|| Error::plan(0, format!("read_csv.{field} must be one ASCII character, got {c:?}")))
-}
-
-/// The start of the decoded input, whole lines, and whether it is all of it.
-fn sample(input: &mut dyn BufRead, uri: &str, lines: usize) -> Result<(Vec<u8>, bool)> {
-    let mut buf = Vec::new();
-    let mut n = 0;
-    while buf.len() < SAMPLE_BYTES && n < lines {
-        if input.read_until(b'\n', &mut buf).map_err(|e| classify_io(uri, e))? == 0 {
-            return Ok((buf, true));
-        }
-        n += 1;
-    }
-    let done = input.fill_buf().map_err(|e| classify_io(uri, e))?.is_empty();
-    Ok((buf, done))
 }
 
 fn text(chunk: &Chunk, field: usize) -> String {
@@ -239,7 +220,7 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
             let rows = &good[1..];
             let width = if rows.is_empty() { first.fields.len() } else { modal_width(rows) };
             let types = infer_types(&sampled, rows, width, &shape);
-            !rows.is_empty() && looks_like_header(&sampled, first, &types, &shape) || rows.is_empty()
+            rows.is_empty() || looks_like_header(&sampled, first, &types, &shape)
         }
     };
     let (names, rows) = if header {

@@ -251,17 +251,11 @@ impl<R: Read> Scanner<R> {
                     return self.stray_quote(start, line, first_line, n, chunk);
                 }
                 let q = s.quote.expect("in quotes only with a quote character");
-                let hit = match s.escape.filter(|&e| e != q) {
-                    None => memchr3(q, b'\n', b'\r', &buf[i..]),
-                    Some(e) => find4(&buf[i..], q, e),
-                };
-                let Some(off) = hit else {
-                    chunk.data.extend_from_slice(&buf[i..]);
+                let Some(at) = copy_until(buf, i, q, s.escape.filter(|&e| e != q), &mut chunk.data) else {
                     i = n;
                     continue;
                 };
-                chunk.data.extend_from_slice(&buf[i..i + off]);
-                i += off;
+                i = at;
                 let b = buf[i];
                 if b == b'\n' || b == b'\r' {
                     let Some((_, len)) = line_end(&buf[i..], eof) else {
@@ -315,17 +309,11 @@ impl<R: Read> Scanner<R> {
                     continue;
                 }
             }
-            let hit = match s.escape {
-                None => memchr3(s.delimiter, b'\n', b'\r', &buf[i..]),
-                Some(e) => find4(&buf[i..], s.delimiter, e),
-            };
-            let Some(off) = hit else {
-                chunk.data.extend_from_slice(&buf[i..]);
+            let Some(at) = copy_until(buf, i, s.delimiter, s.escape, &mut chunk.data) else {
                 i = n;
                 continue;
             };
-            chunk.data.extend_from_slice(&buf[i..i + off]);
-            i += off;
+            i = at;
             let b = buf[i];
             if b == s.delimiter {
                 end_field(chunk, field_start, quoted_end);
@@ -383,6 +371,18 @@ fn escaped(buf: &[u8], i: usize, eof: bool, data: &mut Vec<u8>) -> Option<usize>
 /// Can a closing quote be followed by `b`?
 fn closes(b: u8, s: Syntax) -> bool {
     b == s.delimiter || b == b'\n' || b == b'\r' || (s.trim && (b == b' ' || b == b'\t'))
+}
+
+/// Copy `buf[i..]` into `data` up to the first `stop`, `escape` or line break, and return that
+/// byte's position; None when the buffer ends first (everything copied).
+fn copy_until(buf: &[u8], i: usize, stop: u8, escape: Option<u8>, data: &mut Vec<u8>) -> Option<usize> {
+    let hit = match escape {
+        None => memchr3(stop, b'\n', b'\r', &buf[i..]),
+        Some(e) => find4(&buf[i..], stop, e),
+    };
+    let end = hit.map_or(buf.len(), |off| i + off);
+    data.extend_from_slice(&buf[i..end]);
+    hit.map(|_| end)
 }
 
 /// Position of the first of `a`, `b`, `\n`, `\r` in `hay`.

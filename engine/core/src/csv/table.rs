@@ -13,7 +13,7 @@ use super::scan::{Chunk, Item};
 use crate::error::{Error, Result};
 use crate::plan::Ragged;
 use crate::rejects::Rejected;
-use crate::types::is_float;
+use crate::types::{is_float, type_name};
 
 /// How text fields become the table's columns.
 pub struct Shape {
@@ -152,16 +152,4 @@ pub fn cast_text(text: &StringArray, t: &DataType) -> Result<ArrayRef> {
         return Ok(arrow::array::make_array(relabelled));
     }
     Ok(cast_with_options(text, t, &options)?)
-}
-
-/// The user-facing name of a type, as pipelines write it.
-pub fn type_name(t: &DataType) -> String {
-    match t {
-        DataType::Boolean => "bool".into(),
-        DataType::Utf8 => "string".into(),
-        DataType::Date32 => "date".into(),
-        DataType::Timestamp(_, None) => "timestamp".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
-        other => other.to_string().to_ascii_lowercase(),
-    }
 }

@@ -5,6 +5,7 @@ lies under its scopes (administrators: all); anything else is a 404."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio
@@ -131,17 +132,31 @@ async def cancel(job_id: str, session: SessionDep, caller: Writer, origin: Origi
     return JobSummary.model_validate(await control.cancel(session, caller, job_id, origin))
 
 
-async def _download(request: Request, session: SessionDep, caller: Reader, job_id: str, n: int, expires: int) -> tuple[str, int, OutputInfo]:
+async def _presigned(request: Request, session: SessionDep, caller: Reader, job_id: str, expires: int,
+                     pick: Callable[[Job], OutputInfo]) -> tuple[str, int, OutputInfo]:
+    """A presigned GET for one of a succeeded job's files (`pick` chooses it or raises NotFound)."""
     job = await control.visible_job(session, caller, job_id)
-    outputs = outputs_of(job)
     if job.status != Status.SUCCEEDED:
-        raise Conflict(f"job {job_id} is {job.status}; outputs exist only once it SUCCEEDED")
-    if not 0 <= n < len(outputs):
-        raise NotFound(f"job {job_id} has {len(outputs)} output(s); no output {n}")
-    store = request.app.state.ctx.store
-    o = outputs[n]
+        raise Conflict(f"job {job_id} is {job.status}; its files exist only once it SUCCEEDED")
+    o = pick(job)
     capped = min(expires, request.app.state.ctx.settings.s3.presign_max_seconds)
-    return store.presign_get(o.bucket, o.key, capped, o.key.rsplit("/", 1)[-1]), capped, o
+    return request.app.state.ctx.store.presign_get(o.bucket, o.key, capped, o.key.rsplit("/", 1)[-1]), capped, o
+
+
+def _output(n: int) -> Callable[[Job], OutputInfo]:
+    def pick(job: Job) -> OutputInfo:
+        outputs = outputs_of(job)
+        if not 0 <= n < len(outputs):
+            raise NotFound(f"job {job.id} has {len(outputs)} output(s); no output {n}")
+        return outputs[n]
+    return pick
+
+
+def _rejects(job: Job) -> OutputInfo:
+    r = rejects_of(job)
+    if r is None:
+        raise NotFound(f"job {job.id} quarantined no rows")
+    return r
 
 
 @router.get("/{job_id}/outputs/{n}", response_model=Download)
@@ -150,7 +165,7 @@ async def download(
     expires: Annotated[int, Query(ge=1, description="Seconds; capped by PRAVAH_S3__PRESIGN_MAX_SECONDS.")] = 900,
 ) -> Download:
     """Read right. A presigned GET for output `n` (0-based) of a succeeded job."""
-    url, capped, o = await _download(request, session, caller, job_id, n, expires)
+    url, capped, o = await _presigned(request, session, caller, job_id, expires, _output(n))
     return Download(url=url, expires_in=capped, output=o)
 
 
@@ -158,19 +173,8 @@ async def download(
 async def download_redirect(job_id: str, n: int, request: Request, session: SessionDep, caller: Reader) -> RedirectResponse:
     """Read right. A link for people: checks access, then redirects to a short-lived
     presigned GET that downloads as an attachment under the output's name."""
-    url, _, _ = await _download(request, session, caller, job_id, n, 300)
+    url, _, _ = await _presigned(request, session, caller, job_id, 300, _output(n))
     return RedirectResponse(url, status_code=302)
-
-
-async def _rejects(request: Request, session: SessionDep, caller: Reader, job_id: str, expires: int) -> tuple[str, int, OutputInfo]:
-    job = await control.visible_job(session, caller, job_id)
-    if job.status != Status.SUCCEEDED:
-        raise Conflict(f"job {job_id} is {job.status}; rejects exist only once it SUCCEEDED")
-    r = rejects_of(job)
-    if r is None:
-        raise NotFound(f"job {job_id} quarantined no rows")
-    capped = min(expires, request.app.state.ctx.settings.s3.presign_max_seconds)
-    return request.app.state.ctx.store.presign_get(r.bucket, r.key, capped, r.key.rsplit("/", 1)[-1]), capped, r
 
 
 @router.get("/{job_id}/rejects", response_model=Download)
@@ -180,14 +184,14 @@ async def rejects(
 ) -> Download:
     """Read right. A presigned GET for the bad rows a succeeded job quarantined (JSON lines:
     line, byte_offset, raw, reason); 404 when it set none aside."""
-    url, capped, r = await _rejects(request, session, caller, job_id, expires)
+    url, capped, r = await _presigned(request, session, caller, job_id, expires, _rejects)
     return Download(url=url, expires_in=capped, output=r)
 
 
 @router.get("/{job_id}/rejects/download", status_code=302, response_class=RedirectResponse)
 async def rejects_redirect(job_id: str, request: Request, session: SessionDep, caller: Reader) -> RedirectResponse:
     """Read right. A link for people to the quarantined rows (a short-lived presigned GET)."""
-    url, _, _ = await _rejects(request, session, caller, job_id, 300)
+    url, _, _ = await _presigned(request, session, caller, job_id, 300, _rejects)
     return RedirectResponse(url, status_code=302)
 
 

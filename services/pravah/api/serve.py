@@ -57,6 +57,20 @@ async def expire_uploads(ctx: ApiContext, every: float = 60.0) -> None:
 SHUTDOWN_SECONDS = 5.0  # open requests (an SSE stream never ends by itself) get this long once the process stops
 
 
+def _bound(host: str, port: int, share: bool = False) -> socket.socket:
+    """A TCP socket bound to host:port (`share`: several processes may bind the same port)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if share:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -68,10 +82,7 @@ async def _uvicorn(app: object, host: str, port: int, share: bool = False, sock:
     """Until cancelled; then stop accepting, and give open requests SHUTDOWN_SECONDS."""
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
     if share:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
+        sock = _bound(host, port, share=True)
     server = _Server(cfg)
     sockets = [sock] if sock is not None else None
     try:
@@ -88,12 +99,9 @@ class OpsPortError(Exception):
 
 def bind_ops(host: str, port: int) -> socket.socket:
     """The ops port, bound at start-up: a port already taken is one clear line, not a traceback later."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = _bound(host, port)
     except OSError as e:
-        sock.close()
         why = "is in use (another `pravah serve` on this machine? give each its own port, or 0 for none)" if e.errno == errno.EADDRINUSE else f"cannot be bound: {e.strerror}"
         raise OpsPortError(f"PRAVAH_OPS__PORT {port} on {host} {why}") from None
     return sock

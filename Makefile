@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard bench-dirty screenshots clean
+.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds kube k8s-dryrun stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard bench-dirty screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ browser: ## Install Debian's Chromium for the browser tests (tests/web) if it is
 run: setup ## Embedded mode on the example pipelines and generated sample data
 	$(BIN)/python scripts/demo.py
 
-test: setup browser lint crds test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest (browser tests too)
+test: setup browser lint crds kube test-rust test-py ## The whole suite: lint, cargo tests for the core, then pytest (browser tests and the API server's dry run too)
 
 lint: $(STAMP) ## ruff: unused and undefined names, syntax errors
 	$(BIN)/ruff check services tests bench scripts
@@ -42,8 +42,14 @@ test-rust: ## cargo test for engine/core
 crds: $(STAMP) ## Fetch or generate the pinned operators' CRDs into ~/.cache/pravah/crds (what k8s-check validates against)
 	$(BIN)/python scripts/crds.py >/dev/null
 
-k8s-check: crds ## Offline checks of k8s/, the Dockerfile and the Tiltfile (tests/k8s; also part of test-py)
-	$(BIN)/python -m pytest -q tests/k8s
+k8s-check: crds ## Offline checks of k8s/, the Dockerfile and the Tiltfile (tests/k8s but the API server's; also part of test-py)
+	$(BIN)/python -m pytest -q -m "not kube" tests/k8s
+
+kube: $(STAMP) ## Build kube-apiserver and etcd at the pinned versions into ~/.cache/pravah/kube (once: ~12 min on one core)
+	$(BIN)/python scripts/kube.py build >/dev/null
+
+k8s-dryrun: crds kube ## Server-side dry run of every overlay on a real kube-apiserver with the operators' CRDs (CEL rules included)
+	$(BIN)/python scripts/k8s_dryrun.py
 
 test-py: ## pytest: unit, embedded end to end, the real-services suite (starts the stack itself) and the browser tests
 	$(BIN)/python -m pytest -q

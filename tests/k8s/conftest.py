@@ -10,6 +10,10 @@ import crds
 from k8s import manifests, schemas
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kube: needs the real kube-apiserver and etcd (scripts/kube.py builds them once, ~12 min cold on one core)")
+
+
 @pytest.fixture(scope="session")
 def _rendered() -> dict[str, list[dict]]:
     return {name: manifests.render(manifests.K8S / "overlays" / name) for name in manifests.OVERLAYS}

@@ -27,3 +27,10 @@ def test_crds_come_from_the_pinned_releases(crd_index) -> None:
     ops = schemas.VERSIONS["operators"]
     folders = {p.name for p in crds.ensure()}
     assert folders == {f"cnpg-prometheus-operator-{ops['cloudnative-pg']}-{ops['prometheus-operator']}", f"keda-{ops['keda']}", f"strimzi-{ops['strimzi']}"}
+
+
+def test_readme_names_the_api_server_of_the_dry_run() -> None:
+    tools = schemas.VERSIONS["tools"]
+    section = README.split("## Kubernetes", 1)[-1].split("\n## ", 1)[0]
+    assert f"kube-apiserver {tools['kube-apiserver']}" in section and f"etcd {tools['etcd']}" in section
+    assert str(tools["kube-apiserver"]).startswith(f"{schemas.VERSIONS['kubernetes']}.")

@@ -42,7 +42,7 @@ class Job(Base):
     __table_args__ = (
         # One job per object version and pipeline version: a duplicate event never makes a second.
         UniqueConstraint("bucket", "key", "object_version", "pipeline", "pipeline_version", name="uq_jobs_identity"),
-        Index("ix_jobs_claim", "status", "next_attempt_at"),
+        Index("ix_jobs_claim", "pool", "status", "next_attempt_at"),
         Index("ix_jobs_pipeline_created", "pipeline", "created_at"),
         Index("ix_jobs_created", "created_at", "id"),
         Index("ix_jobs_status_created", "status", "created_at", "id"),
@@ -75,6 +75,8 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(TS)
     run: Mapped[int] = mapped_column(Integer, default=1)  # 1 + manual retries; part of completion event ids
     cancel_requested_at: Mapped[datetime | None] = mapped_column(TS)
+    pool: Mapped[str] = mapped_column(String(64), default="default", server_default="default")  # whose workers may claim it
+    traceparent: Mapped[str | None] = mapped_column(String(64))  # W3C trace context of the event that made it
 
 
 class OutboxEvent(Base):

@@ -17,6 +17,7 @@ class WorkerBeat(Base):
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     concurrency: Mapped[int] = mapped_column(Integer)
+    pool: Mapped[str] = mapped_column(String(64), default="default", server_default="default")
     jobs: Mapped[list[str]] = mapped_column(JSON, default=list)  # the jobs it runs now
     started_at: Mapped[datetime] = mapped_column(TS)
     seen_at: Mapped[datetime] = mapped_column(TS)

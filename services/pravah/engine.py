@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pravah import _engine
@@ -15,6 +16,8 @@ from pravah._engine import (
     InputFormatError,
     InternalError,
     LimitError,
+    NotFoundError,
+    OptionError,
     PlanError,
     StorageError,
 )
@@ -26,15 +29,19 @@ __all__ = [
     "InputFormatError",
     "InternalError",
     "LimitError",
+    "NotFoundError",
+    "OptionError",
     "Output",
     "PlanError",
     "Report",
+    "ScanSummary",
     "StorageError",
     "check_expr",
     "check_plan",
     "check_step",
     "inspect",
     "run",
+    "scan",
 ]
 
 Progress = Callable[[dict[str, int]], bool | None]
@@ -93,6 +100,59 @@ def inspect(step: dict[str, Any], input_uri: str, *, rows: int = 10,
     """What one read step makes of `input_uri`: dialect, columns and types, the first `rows`
     rows as text, and the bad rows seen on the way (nothing is written)."""
     return json.loads(_engine.inspect(json.dumps(step), input_uri, dict(storage_options or {}), rows))
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a scan saw: `entries` is everything listed, `files`/`bytes` what the filters kept;
+    `by_extension` is [{extension, files, bytes}] biggest first, `error_samples` [{path, reason}]."""
+
+    root: str
+    entries: int
+    files: int
+    bytes: int
+    skipped: int
+    dirs: int
+    symlinks: int
+    others: int
+    errors: int
+    error_samples: list[dict[str, str]]
+    by_extension: list[dict[str, Any]]
+    elapsed_ms: int
+    entries_per_s: float
+
+
+def scan(
+    root: str,
+    *,
+    globs: list[str] | None = None,
+    min_size: int | None = None,
+    max_size: int | None = None,
+    modified_before: datetime | None = None,
+    modified_after: datetime | None = None,
+    output: str | None = None,
+    storage_options: Mapping[str, str] | None = None,
+    threads: int = 2,
+    concurrency: int = 8,
+) -> ScanSummary:
+    """Walk a local tree or list `s3://bucket/prefix` in the engine. Kept entries are written as
+    JSON lines to `output` (a path, or "-" for stdout) by Rust; only the summary comes back.
+    Blocks; releases the GIL; NotFoundError for a missing root, OptionError for a bad glob."""
+    options = {
+        "globs": globs or [],
+        "min_size": min_size,
+        "max_size": max_size,
+        "modified_before": _ms(modified_before),
+        "modified_after": _ms(modified_after),
+        "threads": threads,
+        "concurrency": concurrency,
+    }
+    raw = json.loads(_engine.scan(root, json.dumps(options), output, dict(storage_options or {})))
+    return ScanSummary(**raw)
+
+
+def _ms(t: datetime | None) -> int | None:
+    return None if t is None else int(t.timestamp() * 1000)
 
 
 def check_plan(steps: list[dict[str, Any]]) -> None:

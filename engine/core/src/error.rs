@@ -44,6 +44,14 @@ pub enum Error {
     #[error("storage: {uri}: {message}")]
     Storage { uri: String, message: String },
 
+    /// What a scan was pointed at does not exist: a path, or a bucket.
+    #[error("not found: {uri}: {message}")]
+    NotFound { uri: String, message: String },
+
+    /// An option of a call is malformed: a glob that does not parse, a size range upside down.
+    #[error("{option} {value:?}: {message}")]
+    BadOption { option: String, value: String, message: String },
+
     /// A configured bound (group count, distinct words, …) was exceeded.
     #[error("limit: {0}")]
     Limit(String),
@@ -71,6 +79,10 @@ impl Error {
 
     pub fn storage(uri: &str, err: impl fmt::Display) -> Self {
         Error::Storage { uri: uri.to_string(), message: err.to_string() }
+    }
+
+    pub fn bad_option(option: &str, value: impl Into<String>, message: impl fmt::Display) -> Self {
+        Error::BadOption { option: option.to_string(), value: value.into(), message: message.to_string() }
     }
 
     /// An input error whose location is parsed out of an arrow/parquet message when present.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
@@ -57,8 +57,10 @@ impl std::fmt::Debug for Location {
 
 /// One S3 client per (bucket, options), kept for the process: its connection pool then
 /// survives from one job to the next (a new client per job cost ~10 ms on loopback).
-fn s3_store(uri: &str, bucket: &str, options: &Options) -> Result<Arc<dyn ObjectStore>> {
-    type Cache = Mutex<HashMap<(String, Options), Arc<dyn ObjectStore>>>;
+/// The concrete type, because a scan pages through listings with a delimiter, which
+/// `dyn ObjectStore` does not offer.
+pub(crate) fn s3_client(uri: &str, bucket: &str, options: &Options) -> Result<Arc<AmazonS3>> {
+    type Cache = Mutex<HashMap<(String, Options), Arc<AmazonS3>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (bucket.to_string(), options.clone());
@@ -70,7 +72,7 @@ fn s3_store(uri: &str, bucket: &str, options: &Options) -> Result<Arc<dyn Object
         let key = k.parse().map_err(|e| Error::storage(uri, format!("storage option {k:?}: {e}")))?;
         builder = builder.with_config(key, v);
     }
-    let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(|e| Error::storage(uri, e))?);
+    let store = Arc::new(builder.build().map_err(|e| Error::storage(uri, e))?);
     let mut cache = cache.lock().expect("store cache");
     if cache.len() >= 64 {
         cache.clear(); // rotating credentials make new keys; never grow without bound
@@ -86,7 +88,7 @@ impl Location {
             let (bucket, key) = rest
                 .split_once('/')
                 .ok_or_else(|| Error::storage(uri, "expected s3://bucket/key"))?;
-            let store = s3_store(uri, bucket, options)?;
+            let store: Arc<dyn ObjectStore> = s3_client(uri, bucket, options)?;
             let path = Path::parse(key).map_err(|e| Error::storage(uri, e))?;
             return Ok(Location { uri: uri.to_string(), store, path });
         }

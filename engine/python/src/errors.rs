@@ -10,6 +10,8 @@ create_exception!(_engine, PlanError, EngineError, "The plan is invalid; `.step`
 create_exception!(_engine, ExpressionError, EngineError, "An expression is invalid; `.line` and `.column` locate it.");
 create_exception!(_engine, InputFormatError, EngineError, "The input is malformed; `.line`, `.column`, `.byte_offset` locate it.");
 create_exception!(_engine, StorageError, EngineError, "Reading or writing object storage failed; `.uri` names the object.");
+create_exception!(_engine, NotFoundError, StorageError, "What a scan was pointed at does not exist (a path, a bucket); `.uri` names it.");
+create_exception!(_engine, OptionError, EngineError, "A malformed option; `.option` names it and `.value` is what was given.");
 create_exception!(_engine, LimitError, EngineError, "A configured bound was exceeded.");
 create_exception!(_engine, CancelledError, EngineError, "The job was cancelled by its progress callback.");
 create_exception!(_engine, InternalError, EngineError, "An engine bug (a panic, or an unexpected state).");
@@ -21,6 +23,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ExpressionError", py.get_type::<ExpressionError>())?;
     m.add("InputFormatError", py.get_type::<InputFormatError>())?;
     m.add("StorageError", py.get_type::<StorageError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("OptionError", py.get_type::<OptionError>())?;
     m.add("LimitError", py.get_type::<LimitError>())?;
     m.add("CancelledError", py.get_type::<CancelledError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
@@ -57,6 +61,10 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
             ],
         ),
         Error::Storage { uri, .. } => with_attrs(py, StorageError::new_err(msg), &[("uri", text(&uri))]),
+        Error::NotFound { uri, .. } => with_attrs(py, NotFoundError::new_err(msg), &[("uri", text(&uri))]),
+        Error::BadOption { option, value, .. } => {
+            with_attrs(py, OptionError::new_err(msg), &[("option", text(&option)), ("value", text(&value))])
+        }
         Error::Limit(_) => LimitError::new_err(msg),
         Error::Cancelled => CancelledError::new_err(msg),
         Error::Internal(_) => InternalError::new_err(msg),

@@ -6,6 +6,7 @@ mod check;
 mod errors;
 mod inspect;
 mod run;
+mod scan;
 
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -15,6 +16,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check_expr, m)?)?;
     m.add_function(wrap_pyfunction!(check::check_step, m)?)?;
     m.add_function(wrap_pyfunction!(inspect::inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

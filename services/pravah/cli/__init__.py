@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from pravah.cli import admin, dryrun, inspect, local, remote
+from pravah.cli import admin, dryrun, inspect, local, remote, scan
 
 app = typer.Typer(help="Pravah: uploads in, processed data out.", no_args_is_help=True, add_completion=False)
 app.command()(local.validate)
@@ -21,6 +21,7 @@ app.command()(remote.whoami)
 app.command("upload")(remote.upload_cmd)
 app.command("dry-run")(dryrun.dry_run_cmd)
 app.command()(inspect.inspect)
+app.command()(scan.scan)
 app.add_typer(remote.jobs_app, name="jobs")
 app.add_typer(remote.keys_app, name="keys")
 app.add_typer(admin.users_app, name="users")

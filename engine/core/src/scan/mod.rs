@@ -1,0 +1,302 @@
+//! Scan: walk a local tree or list an object-store prefix, filter each entry as it is seen,
+//! stream the matches as JSON lines and return a summary. Memory holds counters and the
+//! frontier of directories (prefixes) still to visit, never the listing.
+
+mod filter;
+mod list;
+mod walk;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use filter::Filter;
+
+use crate::error::{Error, Result};
+use crate::storage::Options;
+
+/// Error samples kept in the summary; every error is counted.
+const ERROR_SAMPLES: usize = 100;
+/// Distinct extensions counted by name; the rest go to `(other)`, so a tree of random names
+/// cannot grow the summary.
+const EXTENSIONS: usize = 1000;
+/// JSON lines are written in chunks of about this size, one lock per chunk.
+const CHUNK: usize = 256 << 10;
+
+fn default_threads() -> usize {
+    2
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+/// What to keep and how hard to work. Times are Unix milliseconds; bounds are inclusive
+/// for sizes, `modified_before` is exclusive (`--older-than`), `modified_after` inclusive.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanOptions {
+    /// Globs on the path relative to the root; a file is kept when any matches (none: all).
+    #[serde(default)]
+    pub globs: Vec<String>,
+    #[serde(default)]
+    pub min_size: Option<u64>,
+    #[serde(default)]
+    pub max_size: Option<u64>,
+    #[serde(default)]
+    pub modified_before: Option<i64>,
+    #[serde(default)]
+    pub modified_after: Option<i64>,
+    /// Threads walking a local tree.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Listing requests in flight on an object store.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        serde_json::from_str("{}").expect("defaults")
+    }
+}
+
+/// A directory (prefix) or entry that could not be read, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanFailure {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Files and bytes kept under one extension (lower case, `(none)` without one).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExtensionCount {
+    pub extension: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// What a scan saw. `entries` counts everything listed (files, directories, symlinks,
+/// others); `files`/`bytes` only the files the filters kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub root: String,
+    pub entries: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub skipped: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub others: u64,
+    pub errors: u64,
+    pub error_samples: Vec<ScanFailure>,
+    pub by_extension: Vec<ExtensionCount>,
+    pub elapsed_ms: u64,
+    pub entries_per_s: f64,
+}
+
+/// Where JSON lines go, shared by every worker; each holds a `Tally` of its own.
+pub(crate) struct Sink {
+    filter: Filter,
+    /// Prepended to the relative path of each line: the root as given (local) or the prefix (keys).
+    prefix: String,
+    /// `"path"` for local files, `"key"` for objects.
+    field: &'static str,
+    out: Option<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl Sink {
+    fn write(&self, buf: &mut Vec<u8>) -> Result<()> {
+        if let Some(out) = &self.out {
+            if !buf.is_empty() {
+                let mut out = out.lock().expect("scan output");
+                out.write_all(buf).map_err(|e| Error::storage("scan output", e))?;
+            }
+        }
+        buf.clear();
+        Ok(())
+    }
+}
+
+/// One worker's counters and pending output.
+#[derive(Default)]
+pub(crate) struct Tally {
+    entries: u64,
+    files: u64,
+    bytes: u64,
+    skipped: u64,
+    dirs: u64,
+    symlinks: u64,
+    others: u64,
+    errors: u64,
+    samples: Vec<ScanFailure>,
+    extensions: HashMap<String, (u64, u64)>,
+    buf: Vec<u8>,
+}
+
+impl Tally {
+    /// One file (object) seen: filtered, counted, and written when kept.
+    fn file(&mut self, sink: &Sink, rel: &str, size: u64, modified_ms: i64) -> Result<()> {
+        self.entries += 1;
+        if !sink.filter.keeps(rel, size, modified_ms) {
+            self.skipped += 1;
+            return Ok(());
+        }
+        self.files += 1;
+        self.bytes += size;
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let ext = extension(name);
+        match self.extensions.get_mut(ext.as_ref()) {
+            Some(c) => *c = (c.0 + 1, c.1 + size),
+            None => {
+                let key = if self.extensions.len() < EXTENSIONS { ext.into_owned() } else { "(other)".to_string() };
+                let c = self.extensions.entry(key).or_default();
+                *c = (c.0 + 1, c.1 + size);
+            }
+        }
+        if sink.out.is_some() {
+            self.line(sink, rel, size, modified_ms);
+            if self.buf.len() >= CHUNK {
+                sink.write(&mut self.buf)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, sink: &Sink, rel: &str, size: u64, modified_ms: i64) {
+        let b = &mut self.buf;
+        b.extend_from_slice(b"{\"");
+        b.extend_from_slice(sink.field.as_bytes());
+        b.extend_from_slice(b"\":");
+        let mut full = String::with_capacity(sink.prefix.len() + rel.len());
+        full.push_str(&sink.prefix);
+        full.push_str(rel);
+        serde_json::to_writer(&mut *b, &full).expect("a string serialises");
+        let modified = chrono::DateTime::from_timestamp_millis(modified_ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default();
+        let _ = write!(b, ",\"size\":{size},\"modified\":\"{modified}\"}}\n");
+    }
+
+    fn error(&mut self, path: impl Into<String>, reason: impl std::fmt::Display) {
+        self.errors += 1;
+        if self.samples.len() < ERROR_SAMPLES {
+            self.samples.push(ScanFailure { path: path.into(), reason: reason.to_string() });
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.entries += other.entries;
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.skipped += other.skipped;
+        self.dirs += other.dirs;
+        self.symlinks += other.symlinks;
+        self.others += other.others;
+        self.errors += other.errors;
+        let room = ERROR_SAMPLES.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+        for (ext, (n, b)) in other.extensions {
+            let key = if self.extensions.contains_key(&ext) || self.extensions.len() < EXTENSIONS { ext } else { "(other)".into() };
+            let c = self.extensions.entry(key).or_default();
+            *c = (c.0 + n, c.1 + b);
+        }
+    }
+
+    fn into_summary(self, root: &str, started: Instant) -> Summary {
+        let elapsed = started.elapsed();
+        let mut by_extension: Vec<ExtensionCount> = self
+            .extensions
+            .into_iter()
+            .map(|(extension, (files, bytes))| ExtensionCount { extension, files, bytes })
+            .collect();
+        by_extension.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.files.cmp(&a.files)).then(a.extension.cmp(&b.extension)));
+        Summary {
+            root: root.to_string(),
+            entries: self.entries,
+            files: self.files,
+            bytes: self.bytes,
+            skipped: self.skipped,
+            dirs: self.dirs,
+            symlinks: self.symlinks,
+            others: self.others,
+            errors: self.errors,
+            error_samples: self.samples,
+            by_extension,
+            elapsed_ms: elapsed.as_millis() as u64,
+            entries_per_s: self.entries as f64 / elapsed.as_secs_f64().max(1e-9),
+        }
+    }
+}
+
+/// The extension of a file name, lower case; a leading dot (`.bashrc`) is no extension, and
+/// neither is a long tail after the last dot (a hash or a version, not a type).
+fn extension(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() && ext.len() <= 10 => {
+            if ext.bytes().any(|b| b.is_ascii_uppercase()) {
+                ext.to_ascii_lowercase().into()
+            } else {
+                ext.into()
+            }
+        }
+        _ => "(none)".into(),
+    }
+}
+
+fn open_output(output: Option<&str>) -> Result<Option<Mutex<Box<dyn Write + Send>>>> {
+    let out: Box<dyn Write + Send> = match output {
+        None => return Ok(None),
+        Some("-") => Box::new(BufWriter::with_capacity(CHUNK, io::stdout())),
+        Some(path) => Box::new(BufWriter::with_capacity(CHUNK, File::create(path).map_err(|e| Error::storage(path, e))?)),
+    };
+    Ok(Some(Mutex::new(out)))
+}
+
+/// Scan `root` — a local path, `file://…` or `s3://bucket/prefix` — with `options` (JSON,
+/// see [`ScanOptions`]). Kept entries are written as JSON lines to `output` (a file path, or
+/// `-` for stdout) when given. Unreadable directories are counted and sampled in the
+/// summary, not fatal; a root that does not exist is `Error::NotFound`. Symlinks are
+/// counted, never followed. Blocks the calling thread.
+pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&str>) -> Result<Summary> {
+    let options: ScanOptions = serde_json::from_str(options_json).map_err(|e| Error::bad_option("options", options_json, e))?;
+    let filter = Filter::new(&options)?;
+    let started = Instant::now();
+    let tally = if let Some(rest) = root.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_end_matches('/');
+        let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+        let client = crate::storage::s3_client(root, bucket, storage)?;
+        let sink = Arc::new(Sink { filter, prefix: prefix.clone(), field: "key", out: open_output(output)? });
+        let tally = list::list(root, client, prefix, sink.clone(), options.concurrency.max(1))?;
+        flush(&sink)?;
+        tally
+    } else {
+        if root.contains("://") && !root.starts_with("file://") {
+            return Err(Error::storage(root, "unsupported scheme (use s3://, file:// or a path)"));
+        }
+        let path = root.strip_prefix("file://").unwrap_or(root);
+        let shown = path.trim_end_matches('/');
+        let prefix = if shown.is_empty() { "/".to_string() } else { format!("{shown}/") };
+        let sink = Sink { filter, prefix, field: "path", out: open_output(output)? };
+        let tally = walk::walk(std::path::Path::new(path), &sink, options.threads.max(1))?;
+        flush(&sink)?;
+        tally
+    };
+    Ok(tally.into_summary(root, started))
+}
+
+/// Flush the shared output once every worker has handed in its last chunk.
+fn flush(sink: &Sink) -> Result<()> {
+    if let Some(out) = &sink.out {
+        out.lock().expect("scan output").flush().map_err(|e| Error::storage("scan output", e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+use std::fs;
+use std::path::Path;
+
+use super::*;
+
+fn write(root: &Path, rel: &str, size: usize) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, vec![b'x'; size]).unwrap();
+}
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "a.csv", 10);
+    write(r, "b.CSV", 20);
+    write(r, "x/c.csv", 30);
+    write(r, "x/y/z/d.json", 40);
+    write(r, "x/y/z/e", 5);
+    write(r, "w/.hidden", 1);
+    fs::create_dir_all(r.join("empty/inner")).unwrap();
+    dir
+}
+
+fn scan_local(root: &Path, options: &str, output: Option<&str>) -> Summary {
+    scan(root.to_str().unwrap(), options, &Options::new(), output).unwrap()
+}
+
+fn lines(path: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn nested_tree_is_counted_whole() {
+    let dir = tree();
+    let s = scan_local(dir.path(), r#"{"threads": 3}"#, None);
+    assert_eq!(s.files, 6);
+    assert_eq!(s.bytes, 106);
+    assert_eq!(s.dirs, 6, "x, x/y, x/y/z, w, empty, empty/inner");
+    assert_eq!(s.entries, 12);
+    assert_eq!((s.errors, s.skipped), (0, 0));
+}
+
+#[test]
+fn summary_groups_by_lower_case_extension_biggest_first() {
+    let dir = tree();
+    let s = scan_local(dir.path(), "{}", None);
+    let by: Vec<(&str, u64, u64)> = s.by_extension.iter().map(|e| (e.extension.as_str(), e.files, e.bytes)).collect();
+    assert_eq!(by, vec![("csv", 3, 60), ("json", 1, 40), ("(none)", 2, 6)]);
+}
+
+#[test]
+fn json_lines_carry_path_size_and_time() {
+    let dir = tree();
+    let out = dir.path().join("..").join(format!("{}.jsonl", dir.path().file_name().unwrap().to_string_lossy()));
+    let s = scan_local(dir.path(), r#"{"globs": ["**/*.json"]}"#, Some(out.to_str().unwrap()));
+    let got = lines(&out);
+    fs::remove_file(&out).unwrap();
+    assert_eq!(s.files, 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["path"], format!("{}/x/y/z/d.json", dir.path().display()));
+    assert_eq!(got[0]["size"], 40);
+    let modified = got[0]["modified"].as_str().unwrap();
+    let parsed = chrono::DateTime::parse_from_rfc3339(modified).unwrap();
+    let m = fs::metadata(dir.path().join("x/y/z/d.json")).unwrap().modified().unwrap();
+    let want = chrono::DateTime::<chrono::Utc>::from(m);
+    assert!((parsed.timestamp_millis() - want.timestamp_millis()).abs() <= 1, "{modified}");
+}
+
+#[test]
+fn filters_on_glob_size_and_time() {
+    let dir = tree();
+    let cases = [
+        (r#"{"globs": ["*.csv"]}"#, 2),
+        (r#"{"globs": ["x/**"]}"#, 3),
+        (r#"{"globs": ["*.csv", "*.json"]}"#, 3),
+        (r#"{"min_size": 20}"#, 3),
+        (r#"{"min_size": 20, "max_size": 30}"#, 2),
+        (r#"{"modified_before": 0}"#, 0),
+        (r#"{"modified_after": 0}"#, 6),
+        (r#"{"globs": ["**/*.csv"], "min_size": 15}"#, 1),
+    ];
+    for (options, files) in cases {
+        let s = scan_local(dir.path(), options, None);
+        assert_eq!(s.files, files, "{options}");
+        assert_eq!(s.files + s.skipped, 6, "{options}");
+    }
+}
+
+#[test]
+fn symlinks_are_counted_not_followed() {
+    let dir = tree();
+    std::os::unix::fs::symlink(dir.path().join("x"), dir.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("a.csv"), dir.path().join("alias.csv")).unwrap();
+    let s = scan_local(dir.path(), "{}", None);
+    assert_eq!(s.symlinks, 2);
+    assert_eq!(s.files, 6, "neither the linked file nor the linked tree counts again");
+}
+
+#[test]
+fn missing_root_is_not_found() {
+    let e = scan("/definitely/not/here", "{}", &Options::new(), None).unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert!(e.to_string().contains("/definitely/not/here"), "{e}");
+}
+
+#[test]
+fn file_as_root_is_refused() {
+    let dir = tree();
+    let e = scan(dir.path().join("a.csv").to_str().unwrap(), "{}", &Options::new(), None).unwrap_err();
+    assert!(e.to_string().contains("is not a directory"), "{e}");
+}
+
+#[test]
+fn unknown_option_is_refused() {
+    let e = scan("/tmp", r#"{"glob": "*.csv"}"#, &Options::new(), None).unwrap_err();
+    assert!(matches!(e, Error::BadOption { .. }), "{e}");
+}
+
+/// A directory that cannot be opened by its path: deeper than PATH_MAX (this holds for root
+/// too, which chmod 000 does not stop). bash, because dash's `cd` fails past PATH_MAX.
+fn too_deep(base: &Path) -> std::path::PathBuf {
+    let name = "d".repeat(250);
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("cd '{}' && for i in $(seq 18); do mkdir {name} && cd {name} || exit 1; done && echo x > f", base.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut p = base.to_path_buf();
+    for _ in 0..18 {
+        p.push(&name);
+    }
+    p
+}
+
+#[test]
+fn unreadable_root_is_a_counted_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = too_deep(dir.path());
+    let s = scan_local(&deep, "{}", None);
+    assert_eq!((s.errors, s.files), (1, 0));
+    assert_eq!(s.error_samples[0].path, deep.display().to_string());
+    assert!(s.error_samples[0].reason.contains("too long"), "{:?}", s.error_samples);
+}
+
+#[test]
+fn unreadable_directory_inside_is_counted_and_the_rest_walked() {
+    let dir = tree();
+    too_deep(dir.path());
+    let s = scan_local(dir.path(), "{}", None);
+    assert_eq!(s.files, 6, "the readable part is all there");
+    assert!(s.errors >= 1);
+    assert!(s.error_samples.iter().all(|f| f.path.starts_with(&dir.path().display().to_string())));
+}
+
+#[test]
+fn unreadable_by_permission_when_not_privileged() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree();
+    let locked = dir.path().join("x");
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read_dir(&locked).is_ok() {
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+        return; // root reads anything; the PATH_MAX tests cover this path
+    }
+    let s = scan_local(dir.path(), "{}", None);
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(s.errors, 1);
+    assert_eq!(s.error_samples[0].path, locked.display().to_string());
+    assert_eq!(s.files, 3);
+}
+
+#[test]
+fn wide_tree_on_many_threads_counts_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for d in 0..40 {
+        for f in 0..25 {
+            write(dir.path(), &format!("{d}/{}/f{f}.txt", d % 7), 1);
+        }
+    }
+    let out = dir.path().join("../wide.jsonl");
+    let s = scan_local(dir.path(), r#"{"threads": 4}"#, Some(out.to_str().unwrap()));
+    let got = lines(&out);
+    fs::remove_file(&out).unwrap();
+    assert_eq!(s.files, 1000);
+    let unique: std::collections::HashSet<String> = got.iter().map(|v| v["path"].as_str().unwrap().to_string()).collect();
+    assert_eq!(unique.len(), 1000);
+}
+
+#[test]
+fn extensions_beyond_the_cap_are_pooled() {
+    let mut t = Tally::default();
+    let sink = Sink { filter: Filter::new(&ScanOptions::default()).unwrap(), prefix: String::new(), field: "path", out: None };
+    for i in 0..EXTENSIONS + 5 {
+        t.file(&sink, &format!("f.e{i}"), 1, 0).unwrap();
+    }
+    assert_eq!(t.extensions.len(), EXTENSIONS + 1);
+    assert_eq!(t.extensions["(other)"], (5, 5));
+}

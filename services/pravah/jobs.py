@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Select, and_, bindparam, or_, select, update
+from sqlalchemy import Executable, Select, and_, bindparam, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,7 @@ def job_row(event: ObjectEvent, route: Route, t: datetime) -> dict[str, Any]:
         status=Status.PENDING,
         attempts=0,
         max_attempts=p.retries + 1,
+        pool=p.runtime.pool,
         output_bucket=out_bucket,
         output_key=out_key,
         log=[f"{t.isoformat()} created from {event.bucket}/{event.key}"],
@@ -79,24 +80,26 @@ async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) ->
     return created[0] if created else None
 
 
-async def claim(session: AsyncSession, owner: str, lease: timedelta) -> Job | None:
-    """Take one runnable job: PENDING and due, or RUNNING with an expired lease (its worker died).
-    The conditional UPDATE makes the claim safe between processes on SQLite and PostgreSQL."""
+async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> Job | None:
+    """Take one runnable job of `pool` (None: of any pool): PENDING and due, or RUNNING with an
+    expired lease (its worker died). The conditional UPDATE makes the claim safe between
+    processes on SQLite and PostgreSQL."""
     t = now()
-    runnable = or_(
+    mine = true() if pool is None else Job.pool == pool
+    runnable = and_(mine, or_(
         and_(Job.status == Status.PENDING, Job.next_attempt_at <= t),
         and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
-    )
+    ))
     for _ in range(5):
         # PostgreSQL: SKIP LOCKED lets concurrent workers pick different rows without waiting;
         # SQLite ignores it and the conditional UPDATE below is what keeps the claim single.
         # First attempts and take-overs before retries (each oldest due first): a pipeline whose
         # jobs keep failing cannot crowd out fresh work; its retries wait for a free slot.
         row = None
-        first = or_(
+        first = and_(mine, or_(
             and_(Job.status == Status.PENDING, Job.next_attempt_at <= t, Job.attempts == 0),
             and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
-        )
+        ))
         for cond in (first, runnable):
             pick = select(Job.id, Job.status).where(cond).order_by(Job.next_attempt_at).limit(1)
             row = (await session.execute(pick.with_for_update(skip_locked=True))).first()

@@ -31,6 +31,32 @@ class Limits(BaseModel):
     max_outputs: int = Field(1, ge=1, description="Most outputs one job may write.")
 
 
+# Kubernetes quantities as a pool's pod asks for them ("500m", "4", "16Gi", "1.5G").
+CPU = r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$"
+MEMORY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+DEFAULT_POOL = "default"
+
+
+class Runtime(BaseModel):
+    """Where a pipeline's jobs run: the workers of one pool claim only that pool's jobs. On
+    Kubernetes each pool but the default is a worker Deployment of its own (pravah/pools/); the
+    default pool is the `pravah-worker` Deployment of k8s/, sized there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pool: str = Field(DEFAULT_POOL, pattern=NAME, description="Pool whose workers run this pipeline's jobs.")
+    cpu: str | None = Field(None, pattern=CPU, description='CPU a worker of the pool asks for (and is limited to), e.g. "4" or "500m".')
+    memory: str | None = Field(None, pattern=MEMORY, description='Memory a worker of the pool asks for (and is limited to), e.g. "16Gi".')
+    min_workers: int = Field(0, ge=0, le=1000, description="Fewest workers of the pool (0: none while it has nothing to do).")
+    max_workers: int = Field(10, ge=1, le=1000, description="Most workers of the pool.")
+    concurrency: int | None = Field(None, ge=1, le=64, description="Jobs one worker of the pool runs at once (default PRAVAH_WORKER__CONCURRENCY).")
+
+    @property
+    def shape(self) -> dict[str, Any]:
+        """What every pipeline naming the pool must agree on."""
+        return self.model_dump(exclude={"pool"})
+
+
 class Pipeline(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,11 +66,13 @@ class Pipeline(BaseModel):
     output: str = Field(min_length=1, description="bucket/key template, e.g. outbox/{pipeline}/{stem}.parquet")
     retries: int = Field(2, ge=0, le=20)
     limits: Limits = Limits()
+    runtime: Runtime = Runtime()
 
     @property
     def version(self) -> str:
-        """Content hash: the same definition always has the same version."""
-        canon = json.dumps(self.model_dump(exclude={"description"}), sort_keys=True)
+        """Content hash: the same definition always has the same version. Where the jobs run
+        (runtime) changes no output, so moving a pipeline to another pool makes no new version."""
+        canon = json.dumps(self.model_dump(exclude={"description", "runtime"}), sort_keys=True)
         return hashlib.sha256(canon.encode()).hexdigest()[:12]
 
     @property
@@ -92,6 +120,10 @@ class Document(BaseModel):
 
     def pipeline(self, name: str) -> Pipeline:
         return next(p for p in self.pipelines if p.name == name)
+
+    def pools(self) -> dict[str, Runtime]:
+        """Each declared pool but the default, as its pipelines describe it (validated alike)."""
+        return {p.runtime.pool: p.runtime for p in self.pipelines if p.runtime.pool != DEFAULT_POOL}
 
 
 @dataclass(frozen=True)
@@ -272,6 +304,7 @@ def _check_semantics(pipelines: list[tuple[int, Pipeline]], bindings: list[tuple
         names.setdefault(p.name, i)
         for msg in _template_problems(p):
             c.add(("pipelines", i, "output"), msg)
+    _check_pools(pipelines, c)
     seen: dict[tuple[str, str, str | None, str | None], int] = {}
     for k, b in bindings:
         if b.pipeline not in names:
@@ -288,6 +321,26 @@ def _check_semantics(pipelines: list[tuple[int, Pipeline]], bindings: list[tuple
                     ("pipelines", i, "output"),
                     f"output {p.output!r} can land under bindings[{k}] ({b.bucket}/{b.prefix}…): it would trigger itself forever",
                 )
+
+
+def _check_pools(pipelines: list[tuple[int, Pipeline]], c: _Collector) -> None:
+    """A pool is one kind of worker: every pipeline naming it must describe it the same way."""
+    first: dict[str, tuple[int, str, Runtime]] = {}
+    for i, p in pipelines:
+        r = p.runtime
+        if r.pool == DEFAULT_POOL:
+            if r.shape != Runtime().shape:
+                c.add(("pipelines", i, "runtime"), "the default pool is the pravah-worker Deployment of k8s/ and is sized there; "
+                      "name a pool of your own (runtime.pool) to give these jobs other workers")
+            continue
+        if r.min_workers > r.max_workers:
+            c.add(("pipelines", i, "runtime", "min_workers"), f"min_workers {r.min_workers} is more than max_workers {r.max_workers}")
+        if r.pool in first and first[r.pool][2].shape != r.shape:
+            j, name, other = first[r.pool]
+            diff = ", ".join(f"{k} {v} here, {other.shape[k]} there" for k, v in r.shape.items() if other.shape[k] != v)
+            c.add(("pipelines", i, "runtime"), f"pool {r.pool!r} is also declared by pipelines[{j}] ({name}) "
+                  f"with another shape ({diff}); every pipeline of a pool must declare it alike")
+        first.setdefault(r.pool, (i, p.name, r))
 
 
 def load(path: str | Path) -> Document:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pravah.db.models import AppliedDocument, PipelineVersion
+from pravah.db import wakeup
+from pravah.db.models import AppliedDocument, Job, PipelineVersion, Status
 from pravah.pipelines import Document, Pipeline
 
 
@@ -20,8 +21,13 @@ async def apply(session: AsyncSession, doc: Document, source: str) -> int:
     for p in doc.pipelines:
         stmt = dialect.insert(PipelineVersion).values(name=p.name, version=p.version, spec=p.model_dump(), created_at=t)
         await session.execute(stmt.on_conflict_do_nothing())
+        # A pipeline moved to another pool takes its unfinished jobs along (a running one keeps
+        # its worker; should that worker die, the new pool's take it over).
+        await session.execute(update(Job).where(Job.pipeline == p.name, Job.status.in_((Status.PENDING, Status.RUNNING)),
+                                                Job.pool != p.runtime.pool).values(pool=p.runtime.pool))
     row = AppliedDocument(document=doc.model_dump(), source=source, applied_at=t)
     session.add(row)
+    await wakeup.notify(session, wakeup.APPLIED)
     await session.commit()
     return row.id
 

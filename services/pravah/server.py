@@ -23,14 +23,15 @@ from pravah.storage import S3Store
 from pravah.worker import Worker
 
 log = logging.getLogger("pravah.server")
-ROLES = ("api", "ingest", "worker", "relay")
+ROLES = ("api", "ingest", "worker", "relay")  # `all`
+NAMED_ROLES = ("controller",)  # only by name: worker pools on Kubernetes
 
 
 class Server:
     def __init__(self, settings: Settings, roles: set[str]):
-        unknown = roles - set(ROLES)
+        unknown = roles - set(ROLES) - set(NAMED_ROLES)
         if unknown:
-            raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; expected {', '.join(ROLES)} or all")
+            raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; expected {', '.join(ROLES + NAMED_ROLES)} or all")
         self.settings, self.roles = settings, roles
         # Before touching anything: a missing signing key or open mode off loopback is one clear line.
         self.signer = bootstrap.signer(settings) if "api" in roles else None
@@ -45,7 +46,8 @@ class Server:
         if "ingest" in roles:
             bus.add_ingest(self.broker, settings.kafka, self.sessions, self.stats)
         self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
-        self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker) if "worker" in roles else None
+        self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker,
+                             settings.worker.pool) if "worker" in roles else None
         checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
         self.ops = OpsContext(self.sessions, checks) if self.ops_socket else None
         self.api = None
@@ -94,6 +96,10 @@ class Server:
                     tg.start_soon(self.worker.serve)
                 if "api" in self.roles:
                     tg.start_soon(self._api)
+                if "controller" in self.roles:
+                    from pravah.pools import controller  # kubernetes_asyncio only where it is used
+
+                    tg.start_soon(controller.run, self.sessions, self.settings.db_url, self.settings.kube)
         finally:
             with anyio.CancelScope(shield=True):
                 if self.broker:

@@ -13,6 +13,8 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 
 
 class WorkerSettings(BaseModel):
+    pool: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Pool whose jobs `pravah serve worker` claims (a pipeline's "
+                      "runtime.pool; `--pool` sets it too). Embedded mode's workers take every pool's jobs.")
     concurrency: int = Field(2, ge=1, le=64, description="Jobs run at once by one worker process (the engine releases the GIL).")
     lease_seconds: float = Field(30.0, gt=0, description="A claimed job is taken over by another worker after this long without a heartbeat.")
     poll_seconds: float = Field(0.1, gt=0, description="How often an idle worker looks for new jobs.")
@@ -46,6 +48,24 @@ class OpsSettings(BaseModel):
                       "/healthz, /readyz and /metrics on; on Kubernetes 0.0.0.0 (the NetworkPolicy lets in only Prometheus; the kubelet's probes come from the node).")
     port: int = Field(9100, ge=0, le=65535, description="Port of those routes, without credentials (0 = do not serve). Several such processes on "
                       "one machine need one port each. A process with the API serves them on the API's ports instead.")
+
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class KubeSettings(BaseModel):
+    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                                  description="Namespace the controller role keeps the worker pools in; default: its own pod's, else pravah.")
+    kubeconfig: Path | None = Field(None, description="Kubeconfig the controller role talks to the API server with; default: the pod's service account.")
+    interval_seconds: float = Field(30.0, gt=0, description="The controller also reconciles this often (drift; `pravah apply` wakes it at once).")
+
+    def current_namespace(self) -> str:
+        if self.namespace:
+            return self.namespace
+        try:
+            return SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
+        except OSError:
+            return "pravah"
 
 
 class AuthSettings(BaseModel):
@@ -124,6 +144,7 @@ class Settings(BaseSettings):
     watcher: WatcherSettings = WatcherSettings()
     api: ApiSettings = ApiSettings()
     ops: OpsSettings = OpsSettings()
+    kube: KubeSettings = KubeSettings()
     kafka: KafkaSettings = KafkaSettings()
     s3: S3Settings = S3Settings()
     auth: AuthSettings = AuthSettings()

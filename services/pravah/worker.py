@@ -54,8 +54,10 @@ def worker_id() -> str:
 
 
 class Worker:
-    def __init__(self, sessions: async_sessionmaker, registry: Registry, store: Store, settings: WorkerSettings):
-        self.sessions, self.registry, self.store, self.settings = sessions, registry, store, settings
+    """`pool`: claim only that pool's jobs (None: any pool's, as embedded mode does)."""
+
+    def __init__(self, sessions: async_sessionmaker, registry: Registry, store: Store, settings: WorkerSettings, pool: str | None = None):
+        self.sessions, self.registry, self.store, self.settings, self.pool = sessions, registry, store, settings, pool
         self.owner = worker_id()
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.backoff = timedelta(seconds=settings.backoff_seconds)
@@ -69,7 +71,8 @@ class Worker:
         wake = Wakeup(str(self.sessions.kw["bind"].url.render_as_string(hide_password=False)), JOBS)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(heartbeats.keep_beating, self.sessions, self.owner, self.settings.concurrency, self.running)
+                tg.start_soon(heartbeats.keep_beating, self.sessions, self.owner, self.settings.concurrency, self.running,
+                              self.pool or heartbeats.ANY_POOL)
                 for _ in range(self.settings.concurrency):
                     self.loops += 1
                     tg.start_soon(self._loop, wake)
@@ -128,7 +131,7 @@ class Worker:
     async def run_one(self) -> bool:
         """Claim and run one job; False when there was nothing to do."""
         async with self.sessions() as s:
-            job = await jobs.claim(s, self.owner, self.lease)
+            job = await jobs.claim(s, self.owner, self.lease, self.pool)
         if job is None:
             return False
         self.running.add(job.id)

@@ -7,6 +7,8 @@ import copy
 import pytest
 
 import crds
+import k8s_dryrun
+import kube
 from k8s import manifests, schemas
 
 
@@ -29,3 +31,15 @@ def rendered(_rendered: dict[str, list[dict]]) -> dict[str, list[dict]]:
 def crd_index() -> schemas.CrdIndex:
     # Obtains the CRDs on a fresh machine (minutes, once; cached): a tool that cannot be had fails here.
     return schemas.CrdIndex(crds.ensure())
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """A real kube-apiserver (and etcd) with the pinned operators' CRDs installed, for the session."""
+    s = kube.Server(tmp_path_factory.mktemp("kube"))
+    try:
+        s.up()
+        k8s_dryrun.install_crds(s)
+        yield s
+    finally:
+        s.down()

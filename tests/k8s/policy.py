@@ -20,8 +20,8 @@ def pod_security_problems(docs: list[dict]) -> list[str]:
     problems = []
     for wl, pod in pod_templates(docs):
         psc = pod.get("securityContext", {})
-        if pod.get("automountServiceAccountToken") is not False:
-            problems.append(f"{ref(wl)}: automountServiceAccountToken must be false (no pod here calls the API server)")
+        if pod.get("automountServiceAccountToken") is not False and not talks_to_api_server(wl):
+            problems.append(f"{ref(wl)}: automountServiceAccountToken must be false (only the controller calls the API server)")
         emptydirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
         for c in containers(pod):
             where = f"{ref(wl)} container {c['name']}"
@@ -104,21 +104,48 @@ def network_problems(docs: list[dict]) -> list[str]:
     return problems
 
 
+CONTROLLER_ACCOUNT = "pravah-controller"
+# What the pool reconciler (services/pravah/pools/reconcile.py) does, and nothing more: read the
+# default pool's Deployment and ScaledObject, list its own objects, apply (create + patch), prune.
+POOL_RIGHTS = {("apps", "deployments"): {"get", "list", "create", "patch", "delete"},
+               ("policy", "poddisruptionbudgets"): {"list", "create", "patch", "delete"},
+               ("keda.sh", "scaledobjects"): {"get", "list", "create", "patch", "delete"}}
+
+
+def talks_to_api_server(wl: dict) -> bool:
+    return wl["spec"]["template"]["spec"].get("serviceAccountName") == CONTROLLER_ACCOUNT
+
+
 def rbac_problems(docs: list[dict]) -> list[str]:
-    """Pravah calls no Kubernetes API: its ServiceAccount has no token mounted and no binding."""
+    """Only the controller has a token and a binding, to a namespaced Role over the pools' kinds
+    with the verbs the reconciler uses; every other ServiceAccount has neither."""
     problems = []
     accounts = {d["metadata"]["name"]: d for d in find(docs, "ServiceAccount")}
+    roles = {d["metadata"]["name"]: d for d in find(docs, "Role")}
     for wl, pod in pod_templates(docs):
         name = pod.get("serviceAccountName")
         if name is not None and name not in accounts:
             problems.append(f"{ref(wl)}: ServiceAccount {name} is not in the manifests")
     for sa in accounts.values():
         if sa.get("automountServiceAccountToken") is not False:
-            problems.append(f"ServiceAccount {sa['metadata']['name']}: automountServiceAccountToken must be false")
-    for binding in find(docs, "RoleBinding") + find(docs, "ClusterRoleBinding"):
+            problems.append(f"ServiceAccount {sa['metadata']['name']}: automountServiceAccountToken must be false (the pod that needs it says so)")
+    for binding in find(docs, "ClusterRoleBinding"):
+        problems.append(f"{ref(binding)}: Pravah needs no cluster-wide rights")
+    for binding in find(docs, "RoleBinding"):
         for subject in binding.get("subjects", []):
-            if subject.get("kind") == "ServiceAccount" and subject["name"] in accounts:
+            if subject.get("kind") == "ServiceAccount" and subject["name"] in accounts and subject["name"] != CONTROLLER_ACCOUNT:
                 problems.append(f"{ref(binding)}: binds ServiceAccount {subject['name']}, which needs no rights")
+        role = binding["roleRef"]
+        if role["kind"] != "Role" or role["name"] not in roles:
+            problems.append(f"{ref(binding)}: must bind a Role of the manifests (namespaced), not {role['kind']} {role['name']}")
+    for role in roles.values():
+        for rule in role.get("rules", []):
+            for group in rule.get("apiGroups", []):
+                for resource in rule.get("resources", []):
+                    allowed = POOL_RIGHTS.get((group, resource), set())
+                    extra = set(rule.get("verbs", [])) - allowed
+                    if extra or rule.get("resourceNames") == []:
+                        problems.append(f"{ref(role)}: {', '.join(sorted(extra))} on {group or 'core'}/{resource} is more than the pools need")
     return problems
 
 

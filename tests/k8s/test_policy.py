@@ -43,9 +43,16 @@ def worker_pod(docs: list[dict]) -> dict:
     (lambda d: d.remove(one(d, "NetworkPolicy", "pravah-default-deny")), policy.network_problems, "default-deny"),
     (lambda d: d.remove(one(d, "NetworkPolicy", "pravah-ingest")), policy.network_problems, "its own role"),
     (lambda d: one(d, "NetworkPolicy", "pravah-api")["spec"]["ingress"][0].pop("ports"), policy.network_problems, "every port"),
-    (lambda d: d.append({"kind": "RoleBinding", "metadata": {"name": "x"}, "subjects": [{"kind": "ServiceAccount", "name": "pravah"}]}),
+    (lambda d: d.append({"kind": "RoleBinding", "metadata": {"name": "x"}, "roleRef": {"kind": "Role", "name": "pravah-pools"},
+                         "subjects": [{"kind": "ServiceAccount", "name": "pravah"}]}),
      policy.rbac_problems, "needs no rights"),
     (lambda d: one(d, "ServiceAccount", "pravah").pop("automountServiceAccountToken"), policy.rbac_problems, "automountServiceAccountToken"),
+    (lambda d: one(d, "Role", "pravah-pools")["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}),
+     policy.rbac_problems, "get on core/secrets is more than the pools need"),
+    (lambda d: one(d, "Role", "pravah-pools")["rules"][0]["verbs"].append("*"), policy.rbac_problems, "* on apps/deployments"),
+    (lambda d: one(d, "RoleBinding", "pravah-pools")["roleRef"].update(kind="ClusterRole", name="edit"), policy.rbac_problems, "not ClusterRole edit"),
+    (lambda d: one(d, "Deployment", "pravah-relay")["spec"]["template"]["spec"].update(automountServiceAccountToken=True),
+     policy.pod_security_problems, "only the controller calls the API server"),
     (lambda d: d.append({"kind": "Secret", "metadata": {"name": "pravah-s3"}, "stringData": {"secret-key": "x"}}), policy.secret_problems, "do not belong"),
 ])
 def test_broken_policy_fails(rendered, break_it, check, expected: str) -> None:

@@ -17,11 +17,11 @@ def test_alerts_and_dashboard_parse_and_read_real_metrics(rendered) -> None:
 
 def test_every_metric_has_the_role_that_reports_it() -> None:
     roles = promql.families()
-    assert set(roles.values()) <= {"api", "ingest", "worker", "relay"}, {k: v for k, v in roles.items() if v == "unknown"}
+    assert set(roles.values()) <= {"api", "ingest", "worker", "relay", "controller"}, {k: v for k, v in roles.items() if v == "unknown"}
     assert set(promql.COUNTED_BY) <= set(roles), "COUNTED_BY names a metric metrics.py no longer has"
 
 
-@pytest.mark.parametrize("overlay, roles", [("prod", {"api", "ingest", "worker", "relay"}), ("dev", set())])
+@pytest.mark.parametrize("overlay, roles", [("prod", {"api", "ingest", "worker", "relay", "controller"}), ("dev", set())])
 def test_every_role_is_scraped_where_monitoring_is(rendered, overlay: str, roles: set[str]) -> None:
     assert promql.scraped_roles(rendered[overlay]) == roles
 

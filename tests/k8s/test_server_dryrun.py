@@ -20,17 +20,6 @@ from k8s.manifests import OVERLAYS, ROOT, one
 pytestmark = [pytest.mark.slow, pytest.mark.kube]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    s = kube.Server(tmp_path_factory.mktemp("kube"))
-    try:
-        s.up()
-        k8s_dryrun.install_crds(s)
-        yield s
-    finally:
-        s.down()
-
-
 def refused(server: kube.Server, docs: list[dict]) -> list[k8s_dryrun.Result]:
     k8s_dryrun.create_namespaces(server, docs)
     results = k8s_dryrun.dry_run(server, docs)

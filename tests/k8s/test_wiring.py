@@ -52,6 +52,8 @@ def minio_env(docs: list[dict], name: str, value: str) -> None:
     (lambda d: trigger(d, "pravah-worker")["metadata"].update(query="SELECT count(*) FROM jobs WHERE status = 'QUEUED'"),
      wiring.worker_scaler_problems, "'QUEUED' is not a job status"),
     (lambda d: settings(d).update(PRAVAH_WORKER__CONCURRENCY="4"), wiring.worker_scaler_problems, "targetQueryValue"),
+    (lambda d: trigger(d, "pravah-worker")["metadata"].update(query="SELECT count(*) FROM jobs WHERE status = 'PENDING' OR status = 'RUNNING'"),
+     wiring.worker_scaler_problems, "the query must count the default pool's jobs"),
     (lambda d: one(d, "ScaledObject", "pravah-worker")["spec"]["scaleTargetRef"].update(name="pravah-workers"), wiring.worker_scaler_problems, "not in the manifests"),
     (lambda d: one(d, "Service", "pravah-api")["metadata"].update(namespace="default"), wiring.namespace_problems, "namespace default"),
     (lambda d: settings(d).update(PRAVAH_OPS__PORT="9200"), wiring.port_problems, "PRAVAH_OPS__PORT serves /metrics on 9200"),

@@ -8,6 +8,8 @@ import re
 
 from pravah.api.serve import is_loopback
 from pravah.db.models import Job, Status
+from pravah.pipelines import DEFAULT_POOL
+from pravah.pools.desired import runnable_query
 from pravah.settings import ApiSettings, KafkaSettings, OpsSettings, WorkerSettings
 from pravah.worker import HAND_BACK_SECONDS
 
@@ -148,8 +150,11 @@ def worker_scaler_problems(docs: list[dict]) -> list[str]:
                 continue
             query = trig["metadata"]["query"]
             for literal in re.findall(r"'([^']*)'", query):
-                if literal not in statuses:
+                if literal not in statuses and literal != DEFAULT_POOL:
                     problems.append(f"{ref(so)}: {literal!r} is not a job status ({', '.join(sorted(statuses))})")
+            if query != runnable_query(DEFAULT_POOL):
+                problems.append(f"{ref(so)}: the query must count the default pool's jobs as the controller counts every other "
+                                f"pool's (pools/desired.py runnable_query): {runnable_query(DEFAULT_POOL)}")
             for word in re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"'[^']*'", "", query).lower()):
                 if word not in SQL_WORDS and word not in columns:
                     problems.append(f"{ref(so)}: {word!r} in the query is not a column of {Job.__tablename__}")

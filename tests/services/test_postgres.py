@@ -11,7 +11,7 @@ import pytest
 from pravah import jobs, registry
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
-from pravah.pipelines import Binding, Document, Pipeline
+from pravah.pipelines import Binding, Document, Pipeline, Runtime
 from pravah.routing import Route
 
 PIPE = Pipeline(name="p", steps=[{"op": "read_csv"}, {"op": "write_parquet"}], output="out/{stem}.parquet")
@@ -53,6 +53,37 @@ def test_create_is_idempotent_and_claims_are_exclusive(make: str) -> None:
             for n in range(6):
                 tg.start_soon(worker, n)
         assert sorted(claimed) == sorted(created)  # every job once, none twice
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_claims_keep_to_their_pool(make: str) -> None:
+    """A pool's workers take only its jobs, the default pool's none of them (the claim index leads with the pool)."""
+    heavy = PIPE.model_copy(update={"name": "h", "runtime": Runtime(pool="heavy")})
+    route = Route(Binding(bucket="pg-in", prefix="", pipeline="h"), heavy)
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            created = await jobs.create_jobs(session, [jobs.job_row(event(1000 + i), route, datetime.now(UTC)) for i in range(10)])
+            await session.commit()
+            assert await jobs.claim(session, "w-default", timedelta(seconds=30), "default") is None
+        claimed: list[str] = []
+
+        async def worker(n: int) -> None:
+            while True:
+                async with s() as session:
+                    job = await jobs.claim(session, f"h{n}", timedelta(seconds=30), "heavy")
+                if job is None:
+                    return
+                claimed.append(job.id)
+
+        async with anyio.create_task_group() as tg:
+            for n in range(3):
+                tg.start_soon(worker, n)
+        assert sorted(claimed) == sorted(created)
         await eng.dispose()
 
     anyio.run(go)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from pravah import pipelines
@@ -23,7 +24,7 @@ HomeOpt = Annotated[Path | None, typer.Option(help="State folder of embedded mod
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}", highlight=False)
+    err.print("[red]error:[/]", escape(message), highlight=False)  # a message may hold [brackets] rich would take as markup
     return typer.Exit(code)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -146,13 +147,17 @@ def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folde
     out.print(f"applied document {doc_id}")
 
 
-def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, or all (comma-separated for several).")] = "all") -> None:
+def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, or all (comma-separated for several); "
+                                            "controller (worker pools on Kubernetes) only by name.")] = "all",
+          pool: Annotated[str | None, typer.Option(help="The worker claims only this pool's jobs (PRAVAH_WORKER__POOL; default: default).")] = None) -> None:
     """Run the server path against PostgreSQL, Kafka and S3/MinIO (settings: PRAVAH_* env vars).
     Without the api role, /healthz, /readyz and /metrics are served on PRAVAH_OPS__PORT (9100)."""
     from pravah.accounts.bootstrap import MissingSecret
     from pravah.api.serve import OpenModeNotLoopback, OpsPortError
     from pravah.server import ROLES, Server
 
+    if pool is not None:
+        os.environ["PRAVAH_WORKER__POOL"] = pool  # validated with the other settings
     s = settings()
     if s.database_url is None:
         raise fail("serve needs PRAVAH_DATABASE_URL; for one machine without servers use `pravah up`", 2)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = logging.getLogger("pravah.wakeup")
 JOBS = "pravah_jobs"  # a job became runnable
 OUTBOX = "pravah_outbox"  # a completion event waits to be published
+APPLIED = "pravah_applied"  # `pravah apply` stored a new live document
 
 
 async def notify(session: AsyncSession, channel: str) -> None:

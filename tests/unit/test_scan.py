@@ -117,6 +117,16 @@ def test_size_and_age_filters(tree: Path) -> None:
     assert s.files == sum(st.st_mtime >= week.timestamp() for st in files.values())
 
 
+def test_names_only_counts_what_os_walk_sees(tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "names.jsonl"
+    s = engine.scan(str(tree), names_only=True, output=str(out))
+    want = walked(tree)
+    assert not s.sized and s.bytes == 0
+    assert s.files == len(want)
+    assert {str(Path(e["path"]).relative_to(tree)) for e in lines(out)} == want.keys()
+    assert all(e.keys() == {"path"} for e in lines(out))
+
+
 def test_unreadable_directory_is_reported_not_fatal(tree: Path, tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root reads a chmod 000 directory; the engine's PATH_MAX tests cover this case")
@@ -195,6 +205,7 @@ def test_cli_table_and_json_lines(tree: Path) -> None:
     (["/tmp", "--min-size", "12XB"], '--min-size "12XB": not a size'),
     (["/tmp", "--older-than", "soon"], '--older-than "soon": not an age'),
     (["/tmp", "--glob", "a[b"], '--glob "a[b": a \'[\' is never closed'),
+    (["/tmp", "--names-only", "--min-size", "1"], "--names-only \"true\": cannot go with --min-size"),
 ])
 def test_cli_bad_input_is_one_line(args: list[str], message: str) -> None:
     r = CliRunner().invoke(app, ["scan", *args])

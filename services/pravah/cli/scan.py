@@ -66,6 +66,7 @@ def scan(
     newer_than: Annotated[str | None, typer.Option(help="Keep files modified since: 7d, 12h, 30min, 2w or a date.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Stream the kept entries as JSON lines (path or key, size, modified) instead of the table.")] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", help="With --json: write the lines to this file (default stdout).")] = None,
+    names_only: Annotated[bool, typer.Option("--names-only", help="Local trees: no stat per file (about 3× faster here); counts and names, no bytes or times.")] = False,
     threads: Annotated[int, typer.Option(min=1, max=64, help="Threads walking a local tree.")] = 2,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Listing requests in flight on an object store.")] = 8,
 ) -> None:
@@ -87,6 +88,7 @@ def scan(
             storage_options=storage_options(root),
             threads=threads,
             concurrency=concurrency,
+            names_only=names_only,
         )
     except engine.NotFoundError as e:
         raise fail(f"{e.uri}: does not exist", 2) from None
@@ -97,7 +99,8 @@ def scan(
     # JSON lines own stdout; the summary then goes to stderr.
     console = err if lines_to == "-" else out
     if as_json:
-        console.print(f"{summary.files:,} files, {human(summary.bytes)} of {summary.entries:,} entries in "
+        size = f", {human(summary.bytes)}" if summary.sized else ""
+        console.print(f"{summary.files:,} files{size} of {summary.entries:,} entries in "
                       f"{summary.elapsed_ms / 1000:.2f} s ({summary.entries_per_s:,.0f} entries/s), {summary.errors} errors", highlight=False)
     else:
         print_table(summary)
@@ -112,7 +115,7 @@ def scan(
 def print_table(s: engine.ScanSummary, top: int = 20) -> None:
     t = Table("", "value", title=s.root, title_justify="left", show_header=False)
     t.add_row("files", f"{s.files:,}")
-    t.add_row("bytes", f"{s.bytes:,} ({human(s.bytes)})")
+    t.add_row("bytes", f"{s.bytes:,} ({human(s.bytes)})" if s.sized else "not read (--names-only)")
     if s.skipped:
         t.add_row("skipped by filters", f"{s.skipped:,}")
     t.add_row("directories", f"{s.dirs:,}")
@@ -125,9 +128,10 @@ def print_table(s: engine.ScanSummary, top: int = 20) -> None:
     if not s.by_extension:
         return
     ext = Table("extension", "files", "bytes", title="by extension", title_justify="left")
+    size = human if s.sized else (lambda _: "")
     for e in s.by_extension[:top]:
-        ext.add_row(e["extension"], f"{e['files']:,}", human(e["bytes"]))
+        ext.add_row(e["extension"], f"{e['files']:,}", size(e["bytes"]))
     if len(s.by_extension) > top:
         rest = s.by_extension[top:]
-        ext.add_row(f"… {len(rest)} more", f"{sum(e['files'] for e in rest):,}", human(sum(e["bytes"] for e in rest)))
+        ext.add_row(f"… {len(rest)} more", f"{sum(e['files'] for e in rest):,}", size(sum(e["bytes"] for e in rest)))
     out.print(ext)

@@ -6,7 +6,7 @@
 
 use regex::RegexSet;
 
-use super::ScanOptions;
+use super::{ScanOptions, Stat};
 use crate::error::{Error, Result};
 
 pub struct Filter {
@@ -28,6 +28,13 @@ impl Filter {
         } else {
             Some(RegexSet::new(&patterns).map_err(|e| Error::bad_option("--glob", o.globs.join(" "), e))?)
         };
+        if o.names_only {
+            let given = [("--min-size", o.min_size.is_some()), ("--max-size", o.max_size.is_some()),
+                         ("--older-than", o.modified_before.is_some()), ("--newer-than", o.modified_after.is_some())];
+            if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+                return Err(Error::bad_option("--names-only", "true", format!("cannot go with {flag}: a names-only walk reads no sizes or times")));
+            }
+        }
         let (min_size, max_size) = (o.min_size.unwrap_or(0), o.max_size.unwrap_or(u64::MAX));
         if min_size > max_size {
             return Err(Error::bad_option("--max-size", max_size.to_string(), format!("is below --min-size {min_size}")));
@@ -35,12 +42,10 @@ impl Filter {
         Ok(Filter { globs, min_size, max_size, before: o.modified_before.unwrap_or(i64::MAX), after: o.modified_after.unwrap_or(i64::MIN) })
     }
 
-    /// Size and time first: they cost a comparison, the globs a regex run.
-    pub fn keeps(&self, rel: &str, size: u64, modified_ms: i64) -> bool {
-        size >= self.min_size
-            && size <= self.max_size
-            && modified_ms < self.before
-            && modified_ms >= self.after
+    /// Size and time first: they cost a comparison, the globs a regex run. Without a stat
+    /// (names only) there are no size or time bounds to check.
+    pub fn keeps(&self, rel: &str, stat: Option<Stat>) -> bool {
+        stat.is_none_or(|s| s.size >= self.min_size && s.size <= self.max_size && s.modified_ms < self.before && s.modified_ms >= self.after)
             && self.globs.as_ref().is_none_or(|g| g.is_match(rel))
     }
 }
@@ -183,14 +188,23 @@ mod tests {
     }
 
     #[test]
+    fn names_only_refuses_size_and_age_filters() {
+        let o = ScanOptions { names_only: true, modified_after: Some(0), ..Default::default() };
+        let e = Filter::new(&o).err().unwrap().to_string();
+        assert!(e.contains("--newer-than"), "{e}");
+        assert!(Filter::new(&ScanOptions { names_only: true, globs: vec!["*.csv".into()], ..Default::default() }).is_ok());
+    }
+
+    #[test]
     fn bounds_are_inclusive_for_size_and_exclusive_before() {
         let o = ScanOptions { min_size: Some(10), max_size: Some(20), modified_before: Some(1000), modified_after: Some(500), ..Default::default() };
         let f = Filter::new(&o).unwrap();
-        assert!(f.keeps("a", 10, 500));
-        assert!(f.keeps("a", 20, 999));
-        assert!(!f.keeps("a", 9, 600));
-        assert!(!f.keeps("a", 21, 600));
-        assert!(!f.keeps("a", 15, 1000));
-        assert!(!f.keeps("a", 15, 499));
+        let keeps = |size, modified_ms| f.keeps("a", Some(Stat { size, modified_ms }));
+        assert!(keeps(10, 500));
+        assert!(keeps(20, 999));
+        assert!(!keeps(9, 600));
+        assert!(!keeps(21, 600));
+        assert!(!keeps(15, 1000));
+        assert!(!keeps(15, 499));
     }
 }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use object_store::aws::AmazonS3;
 use object_store::list::{PaginatedListOptions, PaginatedListStore};
 
-use super::{Sink, Tally};
+use super::{Sink, Stat, Tally};
 use crate::error::{Error, Result};
 use crate::storage::runtime;
 
@@ -111,7 +111,7 @@ async fn list_prefix(client: Arc<AmazonS3>, prefix: String, delimiter: bool, sin
         for o in page.result.objects {
             let key = o.location.as_ref();
             let rel = key.strip_prefix(sink.prefix.as_str()).unwrap_or(key);
-            listed.tally.file(&sink, rel, o.size, o.last_modified.timestamp_millis())?;
+            listed.tally.file(&sink, rel, Some(Stat { size: o.size, modified_ms: o.last_modified.timestamp_millis() }))?;
         }
         match page.page_token {
             Some(t) => token = Some(t),

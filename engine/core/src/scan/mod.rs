@@ -57,6 +57,18 @@ pub struct ScanOptions {
     /// Listing requests in flight on an object store.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Local walk without a stat per file: names, counts and extensions only (bytes and times
+    /// unknown, size and age filters refused). A stat is a syscall per file; the walk without
+    /// it reads a directory in a few. Object listings carry sizes anyway.
+    #[serde(default)]
+    pub names_only: bool,
+}
+
+/// What a stat (or a listing) says about one file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stat {
+    pub size: u64,
+    pub modified_ms: i64,
 }
 
 impl Default for ScanOptions {
@@ -81,10 +93,12 @@ pub struct ExtensionCount {
 }
 
 /// What a scan saw. `entries` counts everything listed (files, directories, symlinks,
-/// others); `files`/`bytes` only the files the filters kept.
+/// others); `files`/`bytes` only the files the filters kept. `sized` is false after a
+/// names-only walk: bytes are then unknown, not zero.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub root: String,
+    pub sized: bool,
     pub entries: u64,
     pub files: u64,
     pub bytes: u64,
@@ -139,13 +153,15 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    /// One file (object) seen: filtered, counted, and written when kept.
-    fn file(&mut self, sink: &Sink, rel: &str, size: u64, modified_ms: i64) -> Result<()> {
+    /// One file (object) seen: filtered, counted, and written when kept. `stat` is None in a
+    /// names-only walk.
+    fn file(&mut self, sink: &Sink, rel: &str, stat: Option<Stat>) -> Result<()> {
         self.entries += 1;
-        if !sink.filter.keeps(rel, size, modified_ms) {
+        if !sink.filter.keeps(rel, stat) {
             self.skipped += 1;
             return Ok(());
         }
+        let size = stat.map_or(0, |s| s.size);
         self.files += 1;
         self.bytes += size;
         let name = rel.rsplit('/').next().unwrap_or(rel);
@@ -159,7 +175,7 @@ impl Tally {
             }
         }
         if sink.out.is_some() {
-            self.line(sink, rel, size, modified_ms);
+            self.line(sink, rel, stat);
             if self.buf.len() >= CHUNK {
                 sink.write(&mut self.buf)?;
             }
@@ -167,7 +183,7 @@ impl Tally {
         Ok(())
     }
 
-    fn line(&mut self, sink: &Sink, rel: &str, size: u64, modified_ms: i64) {
+    fn line(&mut self, sink: &Sink, rel: &str, stat: Option<Stat>) {
         let b = &mut self.buf;
         b.extend_from_slice(b"{\"");
         b.extend_from_slice(sink.field.as_bytes());
@@ -176,6 +192,10 @@ impl Tally {
         full.push_str(&sink.prefix);
         full.push_str(rel);
         serde_json::to_writer(&mut *b, &full).expect("a string serialises");
+        let Some(Stat { size, modified_ms }) = stat else {
+            b.extend_from_slice(b"}\n");
+            return;
+        };
         let modified = chrono::DateTime::from_timestamp_millis(modified_ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default();
@@ -207,7 +227,7 @@ impl Tally {
         }
     }
 
-    fn into_summary(self, root: &str, started: Instant) -> Summary {
+    fn into_summary(self, root: &str, sized: bool, started: Instant) -> Summary {
         let elapsed = started.elapsed();
         let mut by_extension: Vec<ExtensionCount> = self
             .extensions
@@ -217,6 +237,7 @@ impl Tally {
         by_extension.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.files.cmp(&a.files)).then(a.extension.cmp(&b.extension)));
         Summary {
             root: root.to_string(),
+            sized,
             entries: self.entries,
             files: self.files,
             bytes: self.bytes,
@@ -266,6 +287,7 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
     let options: ScanOptions = serde_json::from_str(options_json).map_err(|e| Error::bad_option("options", options_json, e))?;
     let filter = Filter::new(&options)?;
     let started = Instant::now();
+    let local = !root.starts_with("s3://");
     let tally = if let Some(rest) = root.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_end_matches('/');
@@ -283,11 +305,11 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
         let shown = path.trim_end_matches('/');
         let prefix = if shown.is_empty() { "/".to_string() } else { format!("{shown}/") };
         let sink = Sink { filter, prefix, field: "path", out: open_output(output)? };
-        let tally = walk::walk(std::path::Path::new(path), &sink, options.threads.max(1))?;
+        let tally = walk::walk(std::path::Path::new(path), &sink, options.threads.max(1), !options.names_only)?;
         flush(&sink)?;
         tally
     };
-    Ok(tally.into_summary(root, started))
+    Ok(tally.into_summary(root, !(local && options.names_only), started))
 }
 
 /// Flush the shared output once every worker has handed in its last chunk.

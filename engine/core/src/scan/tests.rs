@@ -88,6 +88,19 @@ fn filters_on_glob_size_and_time() {
 }
 
 #[test]
+fn names_only_counts_without_sizes() {
+    let dir = tree();
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let s = scan_local(dir.path(), r#"{"names_only": true, "globs": ["*.csv"]}"#, Some(out.path().to_str().unwrap()));
+    assert!(!s.sized);
+    assert_eq!((s.files, s.bytes, s.skipped), (2, 0, 4), "globs are case-sensitive: b.CSV is not kept");
+    assert_eq!(s.by_extension, vec![ExtensionCount { extension: "csv".into(), files: 2, bytes: 0 }]);
+    let got = lines(out.path());
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|v| v.as_object().unwrap().len() == 1 && v["path"].as_str().unwrap().ends_with(".csv")));
+}
+
+#[test]
 fn symlinks_are_counted_not_followed() {
     let dir = tree();
     std::os::unix::fs::symlink(dir.path().join("x"), dir.path().join("loop")).unwrap();
@@ -193,7 +206,7 @@ fn extensions_beyond_the_cap_are_pooled() {
     let mut t = Tally::default();
     let sink = Sink { filter: Filter::new(&ScanOptions::default()).unwrap(), prefix: String::new(), field: "path", out: None };
     for i in 0..EXTENSIONS + 5 {
-        t.file(&sink, &format!("f.e{i}"), 1, 0).unwrap();
+        t.file(&sink, &format!("f.e{i}"), Some(Stat { size: 1, modified_ms: 0 })).unwrap();
     }
     assert_eq!(t.extensions.len(), EXTENSIONS + 1);
     assert_eq!(t.extensions["(other)"], (5, 5));

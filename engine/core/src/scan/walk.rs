@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-use super::{Sink, Tally};
+use super::{Sink, Stat, Tally};
 use crate::error::{Error, Result};
 
 struct Dir {
@@ -64,7 +64,7 @@ impl Queue {
 }
 
 /// Walk `root` (a directory; a symlink given as the root is followed) on `threads` threads.
-pub(super) fn walk(root: &Path, sink: &Sink, threads: usize) -> Result<Tally> {
+pub(super) fn walk(root: &Path, sink: &Sink, threads: usize, stat: bool) -> Result<Tally> {
     let shown = root.display().to_string();
     let mut tally = Tally::default();
     match fs::metadata(root) {
@@ -83,7 +83,7 @@ pub(super) fn walk(root: &Path, sink: &Sink, threads: usize) -> Result<Tally> {
         ready: Condvar::new(),
     };
     let results: Vec<std::thread::Result<Result<Tally>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| worker(&queue, sink))).collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| worker(&queue, sink, stat))).collect();
         handles.into_iter().map(|h| h.join()).collect()
     });
     for r in results {
@@ -95,14 +95,14 @@ pub(super) fn walk(root: &Path, sink: &Sink, threads: usize) -> Result<Tally> {
     Ok(tally)
 }
 
-fn worker(queue: &Queue, sink: &Sink) -> Result<Tally> {
+fn worker(queue: &Queue, sink: &Sink, stat: bool) -> Result<Tally> {
     let mut tally = Tally::default();
     let mut found = Vec::new();
     let mut rel = String::new();
     let mut next = None;
     loop {
         let Some(dir) = next.take().or_else(|| queue.take()) else { break };
-        if let Err(e) = read(&dir, sink, &mut tally, &mut found, &mut rel) {
+        if let Err(e) = read(&dir, sink, stat, &mut tally, &mut found, &mut rel) {
             queue.done(true);
             return Err(e);
         }
@@ -120,7 +120,7 @@ fn worker(queue: &Queue, sink: &Sink) -> Result<Tally> {
 
 /// Count one directory's entries; subdirectories go to `found`. Only a failed write to the
 /// output is an error: what cannot be read is counted in the tally.
-fn read(dir: &Dir, sink: &Sink, tally: &mut Tally, found: &mut Vec<Dir>, rel: &mut String) -> Result<()> {
+fn read(dir: &Dir, sink: &Sink, stat: bool, tally: &mut Tally, found: &mut Vec<Dir>, rel: &mut String) -> Result<()> {
     let shown = || format!("{}{}", sink.prefix, dir.rel).trim_end_matches('/').to_string();
     let entries = match fs::read_dir(&dir.path) {
         Ok(entries) => entries,
@@ -152,9 +152,13 @@ fn read(dir: &Dir, sink: &Sink, tally: &mut Tally, found: &mut Vec<Dir>, rel: &m
             }
         };
         if kind.is_file() {
+            if !stat {
+                tally.file(sink, rel, None)?;
+                continue;
+            }
             // DirEntry::metadata is an lstat relative to the open directory: no path lookup.
             match entry.metadata() {
-                Ok(m) => tally.file(sink, rel, m.len(), m.mtime() * 1000 + m.mtime_nsec() / 1_000_000)?,
+                Ok(m) => tally.file(sink, rel, Some(Stat { size: m.len(), modified_ms: m.mtime() * 1000 + m.mtime_nsec() / 1_000_000 }))?,
                 Err(e) => tally.error(format!("{}{rel}", sink.prefix), e),
             }
             continue;

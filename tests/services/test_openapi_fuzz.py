@@ -1,6 +1,8 @@
 """Fuzz the whole HTTP surface from its own OpenAPI document (schemathesis strategies, driven
 by hypothesis) against a real `pravah serve api` on PostgreSQL and MinIO, as an administrator,
-as a user and with no credentials: no request may produce a server error (5xx)."""
+as a user and with no credentials: no request may produce a server error (5xx), and every answer
+keeps to the document — a status code it declares, its content type and schema — while a request
+the document calls invalid (a date-time that is no date-time) is refused."""
 
 from __future__ import annotations
 
@@ -11,6 +13,15 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from .conftest import RUN, Procs, free_port, own_database
 from .frontdoor import PASSWORD
@@ -42,15 +53,29 @@ def test_no_request_makes_a_server_error(server: Procs) -> None:
             continue
         operations += 1
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        @given(case=op.as_strategy())
-        def run(case: schemathesis.Case) -> None:
-            for who, token in tokens.items():
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
-                r = case.call(base_url=server.api, headers=headers, timeout=30)
-                if r.status_code >= 500:
-                    failures.append(f"{who}: {case.method} {case.formatted_path} → {r.status_code}: {r.text[:300]}")
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-        run()
+            @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @given(case=op.as_strategy(mode))
+            def run(case: schemathesis.Case) -> None:
+                for who, token in tokens.items():
+                    headers = {"Authorization": f"Bearer {token}"} if token else {}
+                    r = case.call(base_url=server.api, headers=headers, timeout=30)
+                    where = f"{who}: {case.method} {op.path}"
+                    if r.status_code >= 500:
+                        failures.append(f"{where} ({case.formatted_path}) → {r.status_code}: {r.text[:300]}")
+                    checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
+                    if who != "none":  # without credentials any request is refused first, valid or not
+                        checks.append(negative_data_rejection)
+                    try:
+                        case.validate_response(r, checks=checks)
+                    except FailureGroup as e:
+                        failures.extend(f"{where} ({mode.value}) → {r.status_code}: {f.title}: {' '.join(f.message.split())[:200]}"
+                                        for f in e.exceptions)
+
+            try:
+                run()
+            except Unsatisfiable:  # nothing in the operation can be made invalid (no parameters, no body)
+                assert mode is GenerationMode.NEGATIVE
     assert operations >= 25
-    assert not failures, "\n".join(sorted(set(failures))[:30])
+    assert not failures, "\n".join(sorted(set(failures))[:60])

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from pravah import web
 from pravah.api.context import ApiContext, OpsContext
+from pravah.api.openapi import document_errors
 from pravah.api.routes import accounts, auth, dryrun, events, jobs, ops, registry, store, uploads
 from pravah.errors import DomainError, Throttled, Unauthorized
 from pravah.storage import LocalStore, StoreError
@@ -56,6 +57,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     if isinstance(ctx.store, LocalStore):
         app.include_router(store.router)
     web.mount(app)
+    document_errors(app)
     return app
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from pravah.accounts import audit, keys, users
 from pravah.accounts.models import ApiKey, Tenant, User
+from pravah.api.openapi import IsoTime, error
 from pravah.api.deps import Admin, Caller, OriginDep, SessionDep
 from pravah.errors import Forbidden, NotFound
 
@@ -64,7 +65,7 @@ class UserOut(BaseModel):
 class KeyIn(BaseModel):
     name: str = Field(max_length=128)
     scopes: list[str] | None = Field(None, description="read, write, admin, metrics; default read + write.")
-    expires_at: datetime | None = None
+    expires_at: IsoTime | None = None
 
 
 class KeyOut(BaseModel):
@@ -107,7 +108,7 @@ async def list_tenants(_: Admin, session: SessionDep) -> list[Tenant]:
     return await users.tenants(session)
 
 
-@router.post("/tenants", response_model=TenantOut, status_code=201)
+@router.post("/tenants", response_model=TenantOut, status_code=201, responses={409: error("A tenant of that name exists.")})
 async def create_tenant(body: TenantIn, caller: Admin, session: SessionDep, origin: OriginDep) -> Tenant:
     """Administrators."""
     t = await users.create_tenant(session, body.name, body.scopes, body.inbox)
@@ -122,7 +123,7 @@ async def list_users(_: Admin, session: SessionDep) -> list[UserOut]:
     return [user_out(u, t) for u, t in await users.users(session)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses={404: error("No such tenant."), 409: error("A user with that email exists.")})
 async def create_user(body: UserIn, caller: Admin, session: SessionDep, origin: OriginDep) -> UserOut:
     """Administrators."""
     tenant = await users.tenant_by_name(session, body.tenant)
@@ -134,7 +135,7 @@ async def create_user(body: UserIn, caller: Admin, session: SessionDep, origin: 
     return user_out(u, tenant)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut)
+@router.patch("/users/{user_id}", response_model=UserOut, responses={409: error("That would leave no active administrator.")})
 async def update_user(user_id: str, body: UserPatch, caller: Admin, session: SessionDep, origin: OriginDep, request: Request) -> UserOut:
     """Administrators: role, disabled, unlock, password, display name."""
     u = await users.get_user(session, user_id)

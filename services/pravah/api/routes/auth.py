@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pravah.accounts import sessions
 from pravah.accounts.principal import Principal
 from pravah.accounts.users import principal_for
+from pravah.api.openapi import error
 from pravah.api import cookies
 from pravah.api.deps import REFRESH_COOKIE, Caller, OriginDep, SessionDep
 from pravah.errors import Conflict, Unauthorized
@@ -69,7 +70,8 @@ def _respond(request: Request, response: Response, issued: sessions.Issued, cook
     return Tokens(expires_at=issued.access_expires_at, refresh_expires_at=issued.refresh_expires_at, csrf_token=csrf, me=me)
 
 
-@router.post("/auth/sign-in", response_model=Tokens)
+@router.post("/auth/sign-in", response_model=Tokens, responses={401: error("Wrong email or password, or the account is locked."),
+                                                                429: error("Too many failed sign-ins: wait Retry-After seconds.")})
 async def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep, origin: OriginDep) -> Tokens:
     """Public. Wrong credentials → 401; repeated failures → 429 with Retry-After, then a lock."""
     _no_accounts(request)
@@ -78,7 +80,7 @@ async def sign_in(body: SignIn, request: Request, response: Response, session: S
     return _respond(request, response, issued, body.cookie)
 
 
-@router.post("/auth/refresh", response_model=Tokens)
+@router.post("/auth/refresh", response_model=Tokens, responses={401: error("No refresh token, or a used, expired or revoked one.")})
 async def refresh(request: Request, response: Response, session: SessionDep, origin: OriginDep, body: RefreshBody | None = None) -> Tokens:
     """Public (the refresh token is the credential). Each token works once; a reused one
     revokes its whole family."""
@@ -93,7 +95,7 @@ async def refresh(request: Request, response: Response, session: SessionDep, ori
     return _respond(request, response, issued, cookie=from_cookie)
 
 
-@router.post("/auth/sign-out", status_code=204)
+@router.post("/auth/sign-out", status_code=204, responses={401: error("No refresh token, or a bad one.")})
 async def sign_out(request: Request, response: Response, session: SessionDep, origin: OriginDep, body: RefreshBody | None = None) -> Response:
     """Public (the refresh token is the credential): revokes that sign-in and clears cookies."""
     _no_accounts(request)

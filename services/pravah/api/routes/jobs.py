@@ -15,6 +15,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from pravah import control, jobs
+from pravah.api.openapi import IsoTime, error
 from pravah.api.deps import LastEventId, OriginDep, Reader, SessionDep, Writer
 from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo, outputs_of, rejects_of
 from pravah.db.models import Job, Status
@@ -41,8 +42,8 @@ async def list_jobs(
     bucket: str | None = None,
     prefix: str | None = None,
     q: Annotated[str | None, Query(max_length=200, description="A part of the key, any case.")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
+    since: Annotated[IsoTime | None, Query(description="Created at or after (ISO 8601).")] = None,
+    until: Annotated[IsoTime | None, Query(description="Created before (ISO 8601).")] = None,
     after: Annotated[str | None, Query(description="`next` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
@@ -74,7 +75,7 @@ class Retried(BaseModel):
 
 @router.get("/failures", response_model=list[FailureGroupOut])
 async def failures(session: SessionDep, caller: Reader,
-                   since: Annotated[datetime | None, Query(description="Default: 24 hours ago.")] = None,
+                   since: Annotated[IsoTime | None, Query(description="Default: 24 hours ago.")] = None,
                    limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[FailureGroupOut]:
     """Read right. Recent failures grouped by pipeline and error, biggest first."""
     since = since or datetime.now(UTC) - timedelta(hours=24)
@@ -88,7 +89,8 @@ async def retry_failed(body: RetryGroup, session: SessionDep, caller: Writer, or
     return Retried(retried=await control.retry_group(session, caller, body.pipeline, body.error, body.since, origin))
 
 
-@router.post("", response_model=JobSummary, status_code=201, responses={200: {"model": JobSummary, "description": "The job existed already."}})
+@router.post("", response_model=JobSummary, status_code=201, responses={200: {"model": JobSummary, "description": "The job existed already."},
+                                                                   404: error("No such object (or not the caller's), or no such pipeline.")})
 async def submit(body: SubmitJob, request: Request, response: Response, session: SessionDep, caller: Writer, origin: OriginDep) -> JobSummary:
     """Write right. Run a pipeline (default: the bound one) on an object that exists, inside the
     caller's scopes. The same object version and pipeline version never make a second job."""
@@ -119,13 +121,13 @@ async def job_log(job_id: str, session: SessionDep, caller: Reader) -> PlainText
     return PlainTextResponse("\n".join(job.log or []) + "\n", headers={"Content-Disposition": f'attachment; filename="{job.id}.log"'})
 
 
-@router.post("/{job_id}/retry", response_model=JobSummary)
+@router.post("/{job_id}/retry", response_model=JobSummary, responses={409: error("The job is not FAILED or CANCELLED.")})
 async def retry(job_id: str, session: SessionDep, caller: Writer, origin: OriginDep) -> JobSummary:
     """Write right. A FAILED or CANCELLED job runs again (409 otherwise)."""
     return JobSummary.model_validate(await control.retry(session, caller, job_id, origin))
 
 
-@router.post("/{job_id}/cancel", response_model=JobSummary, status_code=202)
+@router.post("/{job_id}/cancel", response_model=JobSummary, status_code=202, responses={409: error("The job has ended already.")})
 async def cancel(job_id: str, session: SessionDep, caller: Writer, origin: OriginDep) -> JobSummary:
     """Write right. PENDING → CANCELLED at once; RUNNING → stops within about a second
     (watch /events for the CANCELLED status); a final job → 409."""

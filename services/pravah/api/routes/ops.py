@@ -24,7 +24,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "The database or Kafka is not reachable (each named true/false)."}})
 async def readyz(request: Request, session: SessionDep) -> JSONResponse:
     """Public. The database and (when configured) Kafka are reachable; 503 when one is not."""
     results: dict[str, bool] = {}
@@ -53,7 +53,8 @@ async def render_own() -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response,
+            responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def prometheus(_: MetricsReader, session: SessionDep) -> Response:
     """The `metrics` right. Prometheus text format."""
     return await render(session)

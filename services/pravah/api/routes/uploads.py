@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from pravah.api.openapi import error
 from pravah.api.deps import OriginDep, Reader, SessionDep, Writer
 from pravah.uploads import sessions as uploads
 from pravah.uploads.models import Upload, UploadStatus
@@ -78,7 +79,9 @@ async def _out(request: Request, session: SessionDep, u: Upload, *, parts: bool 
     return out
 
 
-@router.post("", response_model=UploadOut, status_code=201)
+@router.post("", response_model=UploadOut, status_code=201, responses={
+    404: error("No such destination among the caller's scopes."), 409: error("The object store refused to start the upload."),
+    413: error("Larger than PRAVAH_UPLOADS__MAX_BYTES.")})
 async def create(body: UploadIn, request: Request, session: SessionDep, caller: Writer, origin: OriginDep) -> UploadOut:
     """Write right. Opens a session: the key is chosen here (base name, under the destination),
     the part size so that ≤ 9,000 parts cover the file. `will_run` says which pipeline will start."""
@@ -104,7 +107,7 @@ async def get(upload_id: str, request: Request, session: SessionDep, caller: Rea
     return await _out(request, session, await uploads.get(session, caller, upload_id), parts=True)
 
 
-@router.post("/{upload_id}/parts", response_model=Signed)
+@router.post("/{upload_id}/parts", response_model=Signed, responses={409: error("The upload is finished, aborted or expired.")})
 async def sign(upload_id: str, body: SignIn, request: Request, session: SessionDep, caller: Writer) -> Signed:
     """Write right. Presigned PUT URLs for up to 1,000 parts."""
     ctx = request.app.state.ctx
@@ -112,7 +115,7 @@ async def sign(upload_id: str, body: SignIn, request: Request, session: SessionD
     return Signed(urls=urls, expires_in=ctx.settings.uploads.part_url_seconds)
 
 
-@router.post("/{upload_id}/complete", response_model=UploadOut)
+@router.post("/{upload_id}/complete", response_model=UploadOut, responses={409: error("Parts missing or of the wrong size, or the upload is over.")})
 async def complete(upload_id: str, request: Request, session: SessionDep, caller: Writer, origin: OriginDep) -> UploadOut:
     """Write right. The server lists the stored parts, checks every one is there with the right
     size (409 naming the missing or wrong ones otherwise) and completes the object."""
@@ -120,7 +123,7 @@ async def complete(upload_id: str, request: Request, session: SessionDep, caller
     return await _out(request, session, u)
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete("/{upload_id}", status_code=204, responses={409: error("The upload is already complete.")})
 async def abort(upload_id: str, request: Request, session: SessionDep, caller: Writer, origin: OriginDep) -> Response:
     """Write right. Aborts the upload and drops its stored parts."""
     await uploads.abort(session, request.app.state.ctx.store, caller, upload_id, origin)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typing import Literal
 
-from pydantic import BaseModel, ByteSize, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ByteSize, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -121,6 +121,40 @@ class S3Settings(BaseModel):
     public_endpoint: str | None = Field(None, description="Endpoint in presigned URLs handed to clients, when they reach the store by another address than Pravah does.")
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class LogSettings(BaseModel):
+    format: Literal["json", "text"] | None = Field(
+        None, description="json: one JSON object per line (time, level, logger, message, and job_id, pipeline, trace_id, span_id while a job "
+        "is handled), for a log collector. text: one readable line. Default: json for `pravah serve`, text for `pravah up`.")
+    level: str = Field("INFO", description="Least severe level written: DEBUG, INFO, WARNING or ERROR (case does not matter).")
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, v: str) -> str:
+        if v.upper() not in LEVELS:
+            raise ValueError(f"expected one of {', '.join(LEVELS)}")
+        return v.upper()
+
+
+class OtelSettings(BaseModel):
+    endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector to send traces to, e.g. http://otel-collector:4318 (/v1/traces is added unless the URL "
+        "ends with it). Unset: no spans are recorded or sent; trace ids are still made, logged and passed on.")
+    service_name: str | None = Field(None, min_length=1, description="service.name of this process's spans; default pravah-ROLE "
+                                     "(pravah-ingest, pravah-worker, …; pravah for several roles or `pravah up`).")
+    sample_ratio: float = Field(1.0, ge=0, le=1, description="Share of new traces recorded (a trace begun upstream follows the upstream's decision).")
+    headers: dict[str, SecretStr] = Field({}, description='Headers sent with every export (JSON object), e.g. {"authorization": "Bearer …"}.')
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v):
+            raise ValueError("expected an http:// or https:// URL")
+        return v
+
+
 class Tenant(BaseModel):
     """A bootstrap tenant: at start-up it is created (or updated) with an API key whose secret is `token`."""
 
@@ -150,6 +184,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     uploads: UploadSettings = UploadSettings()
     dry_run: DryRunSettings = DryRunSettings()
+    log: LogSettings = LogSettings()
+    otel: OtelSettings = OtelSettings()
     tenants: list[Tenant] = Field([], description="Bootstrap tenants (JSON list), each with an API key: created or updated at start-up.")
 
     @property

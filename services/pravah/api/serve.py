@@ -80,7 +80,8 @@ class _Server(uvicorn.Server):
 
 async def _uvicorn(app: object, host: str, port: int, share: bool = False, sock: socket.socket | None = None) -> None:
     """Until cancelled; then stop accepting, and give open requests SHUTDOWN_SECONDS."""
-    cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+    # log_config=None: uvicorn's lines go through the process's own handler (JSON with the rest), not a handler of its own.
+    cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None, lifespan="off", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
     if share:
         sock = _bound(host, port, share=True)
     server = _Server(cfg)

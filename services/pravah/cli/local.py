@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ import anyio
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from pravah import engine, pipelines
+from pravah import engine, observe, pipelines
 from pravah.cli.common import PipelinesOpt, err, fail, load, out, settings
 from pravah.events import ObjectEvent
 from pravah.routing import render_output
@@ -95,7 +94,7 @@ def up(
     if port is not None:
         s.api.port = port
     load(s.pipelines)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    observe.setup(s, "pravah", "text")
     emb = Embedded(s)
     try:
         check_open_mode(emb.api)
@@ -162,7 +161,7 @@ def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, 
     if s.database_url is None:
         raise fail("serve needs PRAVAH_DATABASE_URL; for one machine without servers use `pravah up`", 2)
     roles = set(ROLES) if role == "all" else {r.strip() for r in role.split(",")}
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    observe.setup(s, f"pravah-{next(iter(roles))}" if len(roles) == 1 else "pravah", "json")
     try:
         server = Server(s, roles)
     except (ValueError, MissingSecret, OpenModeNotLoopback, OpsPortError) as e:

@@ -16,12 +16,13 @@ import anyio
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from aiokafka import TopicPartition
 
 from pravah import metrics
+from pravah.observe import logs, traces
 from pravah.ops import dead_letters
 from pravah.ingest import IngestStats, LiveRouter, ingest_messages
 from pravah.settings import KafkaSettings
@@ -41,6 +42,8 @@ class CompletionEvent(BaseModel):
     time: str
     datacontenttype: str
     data: dict[str, Any]
+    traceparent: str | None = Field(None, description="W3C trace context of the job's run (CloudEvents distributed-tracing extension); "
+                                    "the Kafka header traceparent is the relay's send, a child of it in the same trace.")
 
 
 async def _raw(msg: Any) -> Any:
@@ -71,7 +74,8 @@ def add_ingest(broker: KafkaBroker, cfg: KafkaSettings, sessions: async_sessionm
     async def on_object_events(body: Any, msg: KafkaMessage) -> None:
         records = tuple(msg.raw_message) if isinstance(msg.raw_message, (tuple, list)) else (msg.raw_message,)
         try:
-            dead = await ingest_messages(sessions, await router.get(), [r.value or b"" for r in records], stats)
+            dead = await ingest_messages(sessions, await router.get(), [r.value or b"" for r in records], stats,
+                                         [traces.from_headers(r.headers) for r in records])
             await dead_letters.record(sessions, [(f"{records[d.index].topic}/{records[d.index].partition}/{records[d.index].offset}", d.reason, d.raw)
                                                  for d in dead])
             for d in dead:
@@ -123,9 +127,17 @@ class KafkaSink:
     async def publish(self, payloads: list[dict]) -> None:
         for p in payloads:
             topic = self.cfg.succeeded_topic if p["type"].endswith("succeeded") else self.cfg.failed_topic
-            # CloudEvents structured mode: the whole event is the body, with the Kafka binding's content type
-            await self.broker.publish(json.dumps(p, separators=(",", ":"), default=str).encode(), topic, key=p["subject"].encode(),
-                                      headers={"content-type": CLOUDEVENTS_JSON, "ce_id": p["id"], "ce_type": p["type"]})
+            data = p["data"]
+            with logs.job_context(data["job_id"], data["pipeline"]), traces.span("pravah.publish", p.get("traceparent"), kind="producer", attrs={
+                    "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.destination.name": topic,
+                    "pravah.job.id": data["job_id"], "pravah.pipeline": data["pipeline"], "pravah.event.type": p["type"]}):
+                # CloudEvents structured mode: the whole event is the body, with the Kafka binding's content type
+                headers = {"content-type": CLOUDEVENTS_JSON, "ce_id": p["id"], "ce_type": p["type"]}
+                if tp := traces.traceparent():
+                    headers["traceparent"] = tp
+                await self.broker.publish(json.dumps(p, separators=(",", ":"), default=str).encode(), topic, key=p["subject"].encode(),
+                                          headers=headers)
+                log.debug("published %s", p["id"])
             metrics.PUBLISHED.inc()
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from pravah import jobs, metrics, registry
 from pravah.events import EventFormatError, ObjectEvent, parse_message
+from pravah.observe import logs, traces
 from pravah.pipelines import Document
 from pravah.routing import OutputKeyError, Router, reserved
 
@@ -43,35 +45,66 @@ class DeadLetter:
     reason: str
 
 
-async def ingest(sessions: async_sessionmaker, router: Router, events: list[ObjectEvent], stats: IngestStats) -> None:
-    """Create jobs for `events` in one transaction; durable when this returns."""
+async def ingest(sessions: async_sessionmaker, router: Router, events: list[ObjectEvent], stats: IngestStats,
+                 parents: Sequence[str | None] = ()) -> None:
+    """Create jobs for `events` in one transaction; durable when this returns. Each event gets a
+    span, continuing the trace its message came with (`parents`, by position) or starting one;
+    its job carries that span's context."""
     t = jobs.now()
-    rows = []
-    for ev in events:
+    rows: list[dict] = []
+    spans: list[traces.Span] = []
+    for i, ev in enumerate(events):
         if reserved(ev.key):
             # Pravah's own scratch (dry-run outputs): not an upload, and not counted anywhere.
             log.debug("ignored %s/%s: a reserved key", ev.bucket, ev.key)
             continue
+        span = traces.start("pravah.ingest", parents[i] if parents else None, kind="consumer", attrs={
+            "pravah.object.bucket": ev.bucket, "pravah.object.key": ev.key, "pravah.object.size": ev.size})
         route = router.route(ev)
-        if route is None:
-            stats.add("unrouted")
-            continue
         try:
-            rows.append(jobs.job_row(ev, route, t))
-        except OutputKeyError:
+            if route is None:
+                stats.add("unrouted")
+                span.set({"pravah.outcome": "unrouted"})
+                span.end()
+                continue
+            with span.current():
+                rows.append(jobs.job_row(ev, route, t))
+            spans.append(span)
+        except OutputKeyError as e:
             stats.add("rejected")
-    if rows:
+            span.set({"pravah.outcome": "rejected"})
+            span.fail(e)
+            span.end()
+    if not rows:
+        return
+    try:
         async with sessions() as s:
-            created = await jobs.create_jobs(s, rows)
+            created = set(await jobs.create_jobs(s, rows))
             await s.commit()
-        stats.add("created", len(created))
-        stats.add("duplicates", len(rows) - len(created))
+    except BaseException as e:
+        for span in spans:
+            span.fail(e)
+            span.end()
+        raise
+    for row, span in zip(rows, spans, strict=True):
+        new = row["id"] in created
+        span.set({"pravah.outcome": "created" if new else "duplicate", "pravah.pipeline": row["pipeline"],
+                  "pravah.job.id": row["id"] if new else None})
+        if new:
+            with span.current(), logs.job_context(row["id"], row["pipeline"]):
+                log.info("job created for %s/%s", row["bucket"], row["key"])
+        span.end()
+    stats.add("created", len(created))
+    stats.add("duplicates", len(rows) - len(created))
 
 
-async def ingest_messages(sessions: async_sessionmaker, router: Router, messages: list[bytes], stats: IngestStats) -> list[DeadLetter]:
+async def ingest_messages(sessions: async_sessionmaker, router: Router, messages: list[bytes], stats: IngestStats,
+                          traceparents: Sequence[str | None] = ()) -> list[DeadLetter]:
     """Jobs for every object-created record in `messages`, in one transaction; returns the
-    payloads that could not be parsed, each with its reason (for the dead-letter topic)."""
+    payloads that could not be parsed, each with its reason (for the dead-letter topic).
+    `traceparents`: the trace context each message came with (by position), if any."""
     events: list[ObjectEvent] = []
+    parents: list[str | None] = []
     dead: list[DeadLetter] = []
     for i, raw in enumerate(messages):
         if len(raw) > MAX_EVENT_BYTES:
@@ -84,8 +117,9 @@ async def ingest_messages(sessions: async_sessionmaker, router: Router, messages
             continue
         stats.add("skipped", parsed.skipped)
         events.extend(parsed.events)
+        parents.extend([traceparents[i] if traceparents else None] * len(parsed.events))
     if events:
-        await ingest(sessions, router, events, stats)
+        await ingest(sessions, router, events, stats, parents)
     stats.add("dead", len(dead))
     return dead
 

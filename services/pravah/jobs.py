@@ -17,6 +17,7 @@ from pravah.db import wakeup
 from pravah.db.models import Job, OutboxEvent, Status
 from pravah.events import ObjectEvent
 from pravah.live import record
+from pravah.observe import traces
 from pravah.routing import Route, render_output
 
 LOG_CAP = 500  # lines kept in a job's log: the first and the newest, with a marker between
@@ -32,7 +33,9 @@ def logged(log: list[str], line: str, t: datetime | None = None) -> list[str]:
 
 
 def job_row(event: ObjectEvent, route: Route, t: datetime) -> dict[str, Any]:
-    """The new PENDING job for a routed event; raises OutputKeyError for a bad output key."""
+    """The new PENDING job for a routed event; raises OutputKeyError for a bad output key.
+    The job carries the current span's trace context (ingest's span of the event): its claim,
+    run and completion event continue that trace."""
     job_id = uuid.uuid4().hex
     p = route.pipeline
     out_bucket, out_key = render_output(p, event, job_id, t)
@@ -56,6 +59,7 @@ def job_row(event: ObjectEvent, route: Route, t: datetime) -> dict[str, Any]:
         next_attempt_at=t,
         created_at=t,
         updated_at=t,
+        traceparent=traces.traceparent(),
     )
 
 
@@ -235,7 +239,9 @@ def rejects_of(job: Job) -> dict[str, Any] | None:
 
 
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
-    """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats."""
+    """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats.
+    Its `traceparent` (the CloudEvents distributed-tracing extension) is the span current when
+    the outcome is recorded (the worker's run), else the job's own trace (a cancel from the API)."""
     report = job.report or {}
     outputs = [
         {"bucket": job.output_bucket, "key": job.output_key, "size": o.get("size"), "sha256": o.get("sha256")}
@@ -266,6 +272,8 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
             "error": job.error,
         },
     }
+    if tp := traces.traceparent() or job.traceparent:
+        payload["traceparent"] = tp
     return OutboxEvent(event_id=payload["id"], job_id=job.id, type=payload["type"], payload=payload, created_at=t)
 
 

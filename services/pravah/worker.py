@@ -21,6 +21,7 @@ from pravah.db.models import Job
 from pravah.db.wakeup import JOBS, Wakeup
 from pravah.live import record
 from pravah.live.models import Kind
+from pravah.observe import logs, traces
 from pravah.ops import heartbeats
 from pravah.registry import Registry
 from pravah.settings import WorkerSettings
@@ -44,6 +45,8 @@ def progress_fields(p: dict[str, int], elapsed: float, steps: str = "") -> dict[
         out["eta_seconds"] = round((size - done) / rate, 1) if rate > 0 else None
     return out
 
+
+REPORTED = ("rows_in", "rows_out", "rows_rejected", "bytes_in", "bytes_out")  # engine counters put on the run span
 
 # Bad input or a bad plan fails the same way every time: retrying only delays the answer.
 PERMANENT = (engine.InputFormatError, engine.PlanError, engine.ExpressionError, engine.LimitError)
@@ -129,31 +132,43 @@ class Worker:
                 await wake.wait(self.settings.poll_seconds)
 
     async def run_one(self) -> bool:
-        """Claim and run one job; False when there was nothing to do."""
+        """Claim and run one job; False when there was nothing to do. The claim and the run are
+        spans in the job's trace; every line logged meanwhile names the job."""
+        asked = time.time_ns()
         async with self.sessions() as s:
             job = await jobs.claim(s, self.owner, self.lease, self.pool)
         if job is None:
             return False
+        attrs = {"pravah.job.id": job.id, "pravah.pipeline": job.pipeline, "pravah.pipeline.version": job.pipeline_version,
+                 "pravah.job.attempt": job.attempts, "pravah.object.bucket": job.bucket, "pravah.object.key": job.key,
+                 "pravah.object.size": job.size}
+        traces.start("pravah.claim", job.traceparent, {**attrs, "pravah.worker": self.owner}, start_time=asked).end()
         self.running.add(job.id)
         try:
-            return await self._run(job)
+            with logs.job_context(job.id, job.pipeline), traces.span("pravah.run", job.traceparent, attrs) as span:
+                return await self._run(job, span)
         finally:
             self.running.discard(job.id)
 
-    async def _run(self, job: Job) -> bool:
+    async def _run(self, job: Job, span: traces.Span) -> bool:
         started = time.monotonic()
         if job.cancel_requested_at is not None:  # cancelled while its dead worker held it
             outcome = jobs.Outcome(False, error="cancel requested before it could resume", cancelled=True)
         else:
             outcome = await self._execute(job)
         if outcome.handed_back:
+            span.set({"pravah.outcome": "handed_back"})
             await self._hand_back(job, time.monotonic() - started)
             return True
         metrics.JOB_SECONDS.labels(job.pipeline, "ok" if outcome.succeeded else "error").observe(time.monotonic() - started)
         if outcome.report:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
             metrics.BYTES_OUT.labels(job.pipeline).inc(outcome.report.get("bytes_out", 0))
-        status = await self._record(job.id, outcome)
+        status = await self._record(job.id, outcome)  # in the run span: the completion event continues it
+        report = outcome.report or {}
+        span.set({"pravah.outcome": status.lower(), **{f"pravah.{k.replace('_', '.')}": report.get(k) for k in REPORTED}})
+        if not outcome.succeeded:
+            span.fail(outcome.error or status)
         log.info("job %s %s/%s → %s", job.id, job.bucket, job.key, status)
         return True
 
@@ -214,10 +229,12 @@ class Worker:
         )
         result: dict[str, object] = {}
 
+        steps = " → ".join(st["op"] for st in pipeline.steps)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch, job, latest, lost, cancel, " → ".join(st["op"] for st in pipeline.steps))
+            tg.start_soon(self._watch, job, latest, lost, cancel, steps)
             try:
-                result["report"] = await anyio.to_thread.run_sync(call)
+                with traces.span("pravah.engine", attrs={"pravah.steps": steps}):  # an engine error is recorded on it
+                    result["report"] = await anyio.to_thread.run_sync(call)
             except engine.EngineError as e:
                 result["error"] = e
             tg.cancel_scope.cancel()

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anyio
+import pytest
 from faststream.kafka import TestKafkaBroker
 
 from pravah import bus, registry
@@ -54,3 +55,55 @@ def test_handler_creates_jobs_once_and_dead_letters_bad_payloads(db_url: str) ->
         await eng.dispose()
 
     anyio.run(go)
+
+
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_traceparent_header_is_carried_into_the_job_and_out_with_its_event(db_url: str, traced: bool) -> None:
+    from sqlalchemy import select
+
+    from pravah.db.models import Job
+    from pravah.observe import traces
+    from pravah.settings import OtelSettings
+
+    cfg = KafkaSettings()
+    if traced:
+        traces.setup(OtelSettings(), "pravah-test")  # spans with ids, none exported
+
+    async def go() -> None:
+        eng = make_engine(db_url)
+        s = sessions(eng)
+        async with s() as session:
+            await registry.apply(session, DOC, "test")
+        broker = bus.make_broker(cfg)
+        bus.add_ingest(broker, cfg, s, IngestStats())
+        sink = bus.KafkaSink(broker, cfg)
+        published: list[dict] = []
+
+        @broker.subscriber(cfg.succeeded_topic)
+        async def done(body: Any, msg: bus.KafkaMessage) -> None:
+            published.append(msg.headers)
+
+        async with TestKafkaBroker(broker) as br:
+            await br.publish(json.dumps({"Records": [record("a%2Ftraced.csv")]}).encode(), cfg.object_topic, headers={"traceparent": TP})
+            await br.publish(json.dumps({"Records": [record("a%2Fbad-header.csv")]}).encode(), cfg.object_topic, headers={"traceparent": "nonsense"})
+            await sink.publish([{"id": "j.succeeded", "type": "pravah.job.succeeded", "subject": "inbox/a/traced.csv", "traceparent": TP,
+                                 "data": {"job_id": "j", "pipeline": "p"}}])
+        async with s() as session:
+            rows = dict((await session.execute(select(Job.key, Job.traceparent))).all())
+        if traced:  # the job carries ingest's span: a child in the producer's trace; a bad header starts a trace
+            assert rows["a/traced.csv"].split("-")[1] == TP.split("-")[1] and rows["a/traced.csv"] != TP
+            assert traces.valid(rows["a/bad-header.csv"]) and rows["a/bad-header.csv"].split("-")[1] != TP.split("-")[1]
+            assert published[0]["traceparent"].split("-")[1] == TP.split("-")[1] != published[0]["traceparent"]
+        else:  # no-op spans pass the producer's context on as it came
+            assert rows == {"a/traced.csv": TP, "a/bad-header.csv": None}
+            assert published[0]["traceparent"] == TP
+        assert published[0]["ce_id"] == "j.succeeded"
+        await eng.dispose()
+
+    try:
+        anyio.run(go)
+    finally:
+        traces.shutdown()

@@ -24,3 +24,18 @@ def test_rejects_are_in_the_event() -> None:
 def test_no_rejects_no_entry() -> None:
     data = completion_event(job({"rows_in": 1, "rows_out": 1, "outputs": []}), datetime.now(UTC)).payload["data"]
     assert data["rejects"] is None
+
+
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_the_event_continues_the_current_span_else_the_jobs_trace() -> None:
+    from pravah.observe import traces
+
+    j = job({"outputs": []})
+    assert "traceparent" not in completion_event(j, datetime.now(UTC)).payload  # no trace at all: no attribute (not null)
+    j.traceparent = TP
+    assert completion_event(j, datetime.now(UTC)).payload["traceparent"] == TP  # a cancel from the API: the job's own trace
+    run = "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"
+    with traces.span("run", run):  # without tracing set up, the no-op span is its parent's context
+        assert completion_event(j, datetime.now(UTC)).payload["traceparent"] == run

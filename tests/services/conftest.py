@@ -60,7 +60,7 @@ def own_database(stack: dict[str, str], name: str) -> Iterator[str]:
         psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def produce(env: dict[str, str], topic: str, values: list[bytes], key: bytes | None = None) -> None:
+def produce(env: dict[str, str], topic: str, values: list[bytes], key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> None:
     from aiokafka import AIOKafkaProducer
 
     async def go() -> None:
@@ -68,7 +68,7 @@ def produce(env: dict[str, str], topic: str, values: list[bytes], key: bytes | N
         await p.start()
         try:
             for v in values:
-                await p.send_and_wait(topic, v, key=key)
+                await p.send_and_wait(topic, v, key=key, headers=headers)
         finally:
             await p.stop()
 

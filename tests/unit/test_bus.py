@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from pravah import bus, registry
 from pravah.db.session import make_engine, sessions
@@ -26,17 +26,23 @@ def record(key: str) -> dict:
     return {"eventName": "s3:ObjectCreated:Put", "s3": {"bucket": {"name": "inbox"}, "object": {"key": key, "size": 3, "eTag": "e-" + key}}}
 
 
+async def ingesting(db_url: str, cfg: KafkaSettings, stats: IngestStats) -> tuple[Any, Any, KafkaBroker]:
+    """DOC applied to the database and a broker with the ingest handler: (engine, sessions, broker)."""
+    eng = make_engine(db_url)
+    s = sessions(eng)
+    async with s() as session:
+        await registry.apply(session, DOC, "test")
+    broker = bus.make_broker(cfg)
+    bus.add_ingest(broker, cfg, s, stats)
+    return eng, s, broker
+
+
 def test_handler_creates_jobs_once_and_dead_letters_bad_payloads(db_url: str) -> None:
     cfg = KafkaSettings()
 
     async def go() -> None:
-        eng = make_engine(db_url)
-        s = sessions(eng)
-        async with s() as session:
-            await registry.apply(session, DOC, "test")
-        broker = bus.make_broker(cfg)
         stats = IngestStats()
-        bus.add_ingest(broker, cfg, s, stats)
+        eng, _, broker = await ingesting(db_url, cfg, stats)
         dead: list[tuple[bytes, dict]] = []
 
         @broker.subscriber(cfg.dead_letter_topic)
@@ -73,12 +79,7 @@ def test_a_traceparent_header_is_carried_into_the_job_and_out_with_its_event(db_
         traces.setup(OtelSettings(), "pravah-test")  # spans with ids, none exported
 
     async def go() -> None:
-        eng = make_engine(db_url)
-        s = sessions(eng)
-        async with s() as session:
-            await registry.apply(session, DOC, "test")
-        broker = bus.make_broker(cfg)
-        bus.add_ingest(broker, cfg, s, IngestStats())
+        eng, s, broker = await ingesting(db_url, cfg, IngestStats())
         sink = bus.KafkaSink(broker, cfg)
         published: list[dict] = []
 

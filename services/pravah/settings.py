@@ -216,4 +216,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as e:
         first = e.errors()[0]
         name = "PRAVAH_" + "__".join(str(p).upper() for p in first["loc"])
-        raise SettingsError(f"bad setting {name}: {first['msg']} (got {first.get('input')!r})") from None
+        msg = first["msg"].removeprefix("Value error, ")  # a validator's own message reads better without pydantic's prefix
+        raise SettingsError(f"bad setting {name}: {msg} (got {first.get('input')!r})") from None

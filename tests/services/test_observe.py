@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from otlp_sink import Sink
 
@@ -30,6 +31,7 @@ bindings:
   - {{bucket: {IN}, prefix: typed/, pipeline: typed}}
 """
 CSV = b"order_id,region,qty\n1,EU,3\n2,US,5\n3,EU,7\n"
+TOKEN = "token-obs-" + RUN * 2
 UPSTREAM_TRACE, UPSTREAM_SPAN = uuid.uuid4().hex, uuid.uuid4().hex[:16]  # the object topic is shared: a trace of this run's own
 
 
@@ -45,6 +47,7 @@ def obs(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iter
     tmp = tmp_path_factory.mktemp("observe")
     with Sink() as sink, own_database(stack, DB) as url:
         env = {**os.environ, **stack, "PRAVAH_DATABASE_URL": url, "PRAVAH_KAFKA__GROUP_ID": f"obs-{RUN}", "PRAVAH_API__PORT": str(free_port()),
+               "PRAVAH_TENANTS": json.dumps([{"name": "ops", "token": TOKEN, "scopes": [IN], "rights": ["read"]}]),
                "PRAVAH_WORKER__POLL_SECONDS": "0.05", "PRAVAH_OTEL__ENDPOINT": sink.url,
                "OTEL_BSP_SCHEDULE_DELAY": "100"}  # the SDK's batch delay (ms): spans arrive while the test waits
         (tmp / "pipelines.yaml").write_text(PIPELINES)
@@ -114,6 +117,8 @@ def test_an_upload_is_one_trace_from_ingest_to_the_completion_event(obs: Observe
     assert publish["parent_span_id"] == run["span_id"] and publish["kind"] == "producer"
     assert publish["attributes"]["messaging.destination.name"] == "pravah.jobs.succeeded"
     assert parts(headers["traceparent"].decode()) == (trace_id, publish["span_id"])
+    detail = httpx.get(f"{obs.procs.api}/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
+    assert detail["traceparent"] == job["traceparent"]  # what a user looks the trace up by
 
 
 def test_a_producers_traceparent_is_continued(obs: Observed) -> None:

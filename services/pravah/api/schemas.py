@@ -58,6 +58,8 @@ class JobDetail(JobSummary):
     outputs: list[OutputInfo]
     rows_rejected: int = Field(0, description="Bad rows the read step set aside (on_bad_rows); the job still SUCCEEDED.")
     rejects: OutputInfo | None = Field(None, description="JSON lines of the quarantined rows (line, byte_offset, raw, reason): GET /v1/jobs/{id}/rejects.")
+    traceparent: str | None = Field(None, description="W3C trace context the job carries (version-trace_id-span_id-flags): its spans in a "
+                                    "tracing backend and its log lines share that trace id.")
 
 
 class JobPage(BaseModel):

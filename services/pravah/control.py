@@ -17,6 +17,7 @@ from pravah.db.models import Job, Status
 from pravah.errors import Conflict, Invalid, NotFound
 from pravah.events import ObjectEvent
 from pravah.live import record
+from pravah.observe import traces
 from pravah.routing import OutputKeyError, Route, Router
 from pravah.storage import ObjectInfo
 
@@ -60,7 +61,9 @@ async def submit(session: AsyncSession, caller: Principal, router: Router, bucke
     route = route_for(router, event, pipeline)
     t = now()
     try:
-        row = jobs.job_row(event, route, t)
+        # The job's trace starts here, as ingest's span starts an uploaded object's.
+        with traces.span("pravah.submit", attrs={"pravah.object.bucket": bucket, "pravah.object.key": key, "pravah.pipeline": route.pipeline.name}):
+            row = jobs.job_row(event, route, t)
     except OutputKeyError as e:
         raise Invalid(str(e)) from None
     row["log"] = jobs.logged([], f"submitted by {caller.name} for {bucket}/{key}", t)

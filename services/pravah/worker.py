@@ -140,12 +140,14 @@ class Worker:
         if job is None:
             return False
         attrs = {"pravah.job.id": job.id, "pravah.pipeline": job.pipeline, "pravah.pipeline.version": job.pipeline_version,
-                 "pravah.job.attempt": job.attempts, "pravah.object.bucket": job.bucket, "pravah.object.key": job.key,
-                 "pravah.object.size": job.size}
-        traces.start("pravah.claim", job.traceparent, {**attrs, "pravah.worker": self.owner}, start_time=asked).end()
+                 "pravah.pool": job.pool, "pravah.job.attempt": job.attempts, "pravah.object.bucket": job.bucket,
+                 "pravah.object.key": job.key, "pravah.object.size": job.size}
+        claim = traces.start("pravah.claim", job.traceparent, {**attrs, "pravah.worker": self.owner}, start_time=asked)
+        claim.end()
+        parent = job.traceparent or claim.traceparent  # a job made outside any trace: this attempt's own
         self.running.add(job.id)
         try:
-            with logs.job_context(job.id, job.pipeline), traces.span("pravah.run", job.traceparent, attrs) as span:
+            with logs.job_context(job.id, job.pipeline), traces.span("pravah.run", parent, attrs) as span:
                 return await self._run(job, span)
         finally:
             self.running.discard(job.id)

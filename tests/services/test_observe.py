@@ -106,9 +106,9 @@ def test_an_upload_is_one_trace_from_ingest_to_the_completion_event(obs: Observe
     assert ingest["attributes"]["pravah.job.id"] == job["id"] and ingest["attributes"]["pravah.object.key"] == key
     assert claim["parent_span_id"] == run["parent_span_id"] == ingest_id and engine["parent_span_id"] == run["span_id"]
     assert (ingest["service"], claim["service"], run["service"], publish["service"]) == ("pravah", "pravah-worker", "pravah-worker", "pravah")
-    assert run["attributes"] | {"pravah.job.attempt": 1} == {
+    assert run["attributes"] == {
         "pravah.job.id": job["id"], "pravah.pipeline": "to-parquet", "pravah.pipeline.version": run["attributes"]["pravah.pipeline.version"],
-        "pravah.job.attempt": 1, "pravah.object.bucket": IN, "pravah.object.key": key, "pravah.object.size": len(CSV),
+        "pravah.pool": "default", "pravah.job.attempt": 1, "pravah.object.bucket": IN, "pravah.object.key": key, "pravah.object.size": len(CSV),
         "pravah.outcome": "succeeded", "pravah.rows.in": 3, "pravah.rows.out": 3, "pravah.rows.rejected": 0,
         "pravah.bytes.in": len(CSV), "pravah.bytes.out": event["data"]["metrics"]["bytes_out"]}
     assert run["status"] == "unset" and claim["start"] <= claim["end"] <= run["start"] <= engine["start"] <= engine["end"] <= run["end"]

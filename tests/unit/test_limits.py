@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
-from pravah import jobs, metrics, registry
+from pravah import metrics, registry
 from pravah.db.models import Job
 from pravah.db.session import make_engine, migrate, sessions
-from pravah.events import ObjectEvent
 from pravah.pipelines import validate
-from pravah.routing import Route
 from pravah.settings import WorkerSettings
 from pravah.storage import LocalStore
 from pravah.worker import Worker
@@ -32,7 +30,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_limit_fails_the_job_with_its_name(tmp_path: Path, name: str) -> None:
+def test_limit_fails_the_job_with_its_name(tmp_path: Path, name: str, seed_job: Any) -> None:
     steps, limits, data, message, label = CASES[name]
     doc = validate(__import__("yaml").safe_load(f"""
 pipelines:
@@ -49,11 +47,7 @@ bindings:
     async def go() -> Job:
         eng = make_engine(url)
         s = sessions(eng)
-        async with s() as session:
-            await registry.apply(session, doc, "t")
-            ev = ObjectEvent(bucket="in", key="x.csv", size=len(data), etag="e", event_time=datetime.now(UTC))
-            job_id = await jobs.create_job(session, ev, Route(doc.bindings[0], doc.pipelines[0]))
-            await session.commit()
+        job_id = await seed_job(s, doc, "x.csv", len(data))
         worker = Worker(s, registry.Registry(s), LocalStore(tmp_path), WorkerSettings())
         assert await worker.run_one()
         async with s() as session:

@@ -4,20 +4,18 @@ trace for its claim and run, and its completion event continues the run."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 from otlp_sink import Sink
 from sqlalchemy import select
 
-from pravah import jobs, registry
+from pravah import registry
 from pravah.db.models import OutboxEvent
 from pravah.db.session import make_engine, sessions
-from pravah.events import ObjectEvent
 from pravah.observe import traces
 from pravah.pipelines import Binding, Document, Pipeline
-from pravah.routing import Route
 from pravah.settings import OtelSettings, WorkerSettings
 from pravah.storage import LocalStore
 from pravah.worker import Worker
@@ -27,18 +25,14 @@ DOC = Document(pipelines=[Pipeline(name="p", steps=[{"op": "read_csv"}, {"op": "
 CSV = b"a,b\n1,2\n3,4\n"
 
 
-def test_a_job_without_a_trace_gets_one_for_its_attempt(tmp_path: Path, db_url: str) -> None:
+def test_a_job_without_a_trace_gets_one_for_its_attempt(tmp_path: Path, db_url: str, seed_job: Any) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x.csv").write_bytes(CSV)
 
     async def go() -> dict:
         eng = make_engine(db_url)
         s = sessions(eng)
-        async with s() as session:
-            await registry.apply(session, DOC, "t")
-            ev = ObjectEvent(bucket="in", key="x.csv", size=len(CSV), etag="e", event_time=datetime.now(UTC))
-            job_id = await jobs.create_job(session, ev, Route(DOC.bindings[0], DOC.pipelines[0]))  # no span is current: no trace
-            await session.commit()
+        job_id = await seed_job(s, DOC, "x.csv", len(CSV))  # no span is current: the job carries no trace
         assert await Worker(s, registry.Registry(s), LocalStore(tmp_path), WorkerSettings()).run_one()
         async with s() as session:
             event = (await session.execute(select(OutboxEvent.payload).where(OutboxEvent.job_id == job_id))).scalar_one()

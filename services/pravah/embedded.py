@@ -11,6 +11,7 @@ from pravah import pipelines, registry, relay
 from pravah.accounts import bootstrap
 from pravah.api import serve
 from pravah.api.context import ApiContext
+from pravah.batch.runner import Runner
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.ingest import IngestStats, ingest
 from pravah.live.hub import Hub
@@ -78,6 +79,7 @@ class Embedded:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.watch)
                 tg.start_soon(self.worker.serve)
+                tg.start_soon(Runner(self.sessions, self.store, self.settings.db_url, self.settings.batch).serve)
                 tg.start_soon(relay.serve, self.sessions, self.sink, self.settings.db_url, 0.2)
                 if self.settings.api.port:
                     tg.start_soon(serve.serve, self.api)

@@ -24,6 +24,7 @@ INGESTED = Counter("pravah_ingest_events", "Object events seen by ingest, by out
 INGEST_LAG = Gauge("pravah_ingest_lag_messages", "Messages behind the end of the object topic, per partition", ["partition"], registry=REGISTRY)
 LIMITS = Counter("pravah_limit_exceeded", "Jobs failed by one of their pipeline's limits", ["pipeline", "limit"], registry=REGISTRY)
 PUBLISHED = Counter("pravah_events_published", "Completion events published by the relay", registry=REGISTRY)
+RECONCILED = Counter("pravah_reconciled", "Jobs the reconcile sweep made for objects whose event never arrived", registry=REGISTRY)
 POOL_RECONCILES = Counter("pravah_pool_reconciles", "Reconciles of the worker pools on Kubernetes (the controller role), by result", ["result"],
                           registry=REGISTRY)
 HANDED_BACK = Counter("pravah_jobs_handed_back", "Running jobs a stopping worker gave back unfinished", registry=REGISTRY)

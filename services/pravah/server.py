@@ -14,6 +14,7 @@ from pravah import bus, registry, relay
 from pravah.accounts import bootstrap
 from pravah.api import serve
 from pravah.api.context import ApiContext, OpsContext
+from pravah.batch.runner import Runner
 from pravah.db.session import make_engine, make_read_engine, migrate, sessions
 from pravah.ingest import IngestStats
 from pravah.live.hub import Hub
@@ -94,6 +95,7 @@ class Server:
                     tg.start_soon(self._kafka)
                 if self.worker:
                     tg.start_soon(self.worker.serve)
+                    tg.start_soon(Runner(self.sessions, self.store, self.settings.db_url, self.settings.batch).serve)
                 if "api" in self.roles:
                     tg.start_soon(self._api)
                 if "controller" in self.roles:

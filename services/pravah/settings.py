@@ -24,6 +24,13 @@ class WorkerSettings(BaseModel):
                                  "worker to take now, not after their lease. Keep it a few seconds under Kubernetes' terminationGracePeriodSeconds.")
 
 
+class BatchSettings(BaseModel):
+    lease_seconds: float = Field(30.0, gt=0, description="A backfill whose runner renews nothing for this long is resumed by another, at its cursor.")
+    poll_seconds: float = Field(2.0, gt=0, description="How often an idle runner looks for a new backfill (PostgreSQL NOTIFY wakes it sooner).")
+    reconcile_seconds: float = Field(0.0, ge=0, description="Every this many seconds, sweep each bound prefix for objects without a job (an event "
+                                     "that never arrived) and make their jobs; 0 = off. A sweep lists the whole prefix: size it by the prefix.")
+
+
 class WatcherSettings(BaseModel):
     poll_seconds: float = Field(0.5, gt=0, description="How often embedded mode scans the local buckets.")
     settle_seconds: float = Field(1.0, ge=0, description="A file must keep the same size and mtime this long before it counts as written.")
@@ -179,6 +186,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     ops: OpsSettings = OpsSettings()
     kube: KubeSettings = KubeSettings()
+    batch: BatchSettings = BatchSettings()
     kafka: KafkaSettings = KafkaSettings()
     s3: S3Settings = S3Settings()
     auth: AuthSettings = AuthSettings()

@@ -30,7 +30,7 @@ COUNTED_BY = {
     "pravah_job_duration_seconds": "worker", "pravah_bytes_processed": "worker", "pravah_bytes_written": "worker",
     "pravah_limit_exceeded": "worker", "pravah_jobs_handed_back": "worker",
     "pravah_events_published": "relay",
-    "pravah_pool_reconciles": "controller",
+    "pravah_pool_reconciles": "controller", "pravah_reconciled": "worker",
 }
 SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum", "_created")}
 

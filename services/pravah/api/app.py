@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from pravah import web
 from pravah.api.context import ApiContext, OpsContext
 from pravah.api.openapi import document_errors
-from pravah.api.routes import accounts, auth, dryrun, events, jobs, ops, registry, store, uploads
+from pravah.api.routes import accounts, auth, backfills, dryrun, events, jobs, ops, registry, store, uploads
 from pravah.errors import DomainError, Throttled, Unauthorized
 from pravah.storage import LocalStore, StoreError
 
@@ -52,7 +52,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.api.cors_origins, allow_credentials=True,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"])
-    for r in (ops, auth, accounts, jobs, events, uploads, registry, dryrun):
+    for r in (ops, auth, accounts, jobs, events, uploads, registry, dryrun, backfills):
         app.include_router(r.router)
     if isinstance(ctx.store, LocalStore):
         app.include_router(store.router)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from pravah.cli import admin, dryrun, inspect, local, remote, scan
+from pravah.cli import admin, batch, dryrun, inspect, local, remote, scan
 
 app = typer.Typer(help="Pravah: uploads in, processed data out.", no_args_is_help=True, add_completion=False)
 app.command()(local.validate)
@@ -22,8 +22,10 @@ app.command("upload")(remote.upload_cmd)
 app.command("dry-run")(dryrun.dry_run_cmd)
 app.command()(inspect.inspect)
 app.command()(scan.scan)
+app.command()(batch.backfill)
 app.add_typer(remote.jobs_app, name="jobs")
 app.add_typer(remote.keys_app, name="keys")
+app.add_typer(batch.backfills_app, name="backfills")
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.tenants_app, name="tenants")
 

@@ -48,6 +48,7 @@ class Job(Base):
         Index("ix_jobs_status_created", "status", "created_at", "id"),
         Index("ix_jobs_bucket_created", "bucket", "created_at", "id"),
         Index("ix_jobs_status_finished", "status", "finished_at"),
+        Index("ix_jobs_backfill", "backfill_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -77,6 +78,7 @@ class Job(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(TS)
     pool: Mapped[str] = mapped_column(String(64), default="default", server_default="default")  # whose workers may claim it
     traceparent: Mapped[str | None] = mapped_column(String(64))  # W3C trace context of the event that made it
+    backfill_id: Mapped[str | None] = mapped_column(String(32))  # the backfill (or reconcile sweep) that made it
 
 
 class OutboxEvent(Base):

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pravah.accounts import models as _accounts  # noqa: F401  (their tables join Base.metadata)
+from pravah.batch import models as _batch  # noqa: F401
 from pravah.db.models import Base
 from pravah.live import models as _live  # noqa: F401
 from pravah.ops import models as _ops  # noqa: F401

@@ -151,3 +151,23 @@ def test_bad_rows_are_set_aside_and_shown(open_up: Up, tmp_path: Path) -> None:
     job2 = next(line.split()[1] for line in r.stderr.splitlines() if line.strip().startswith("job "))
     assert open_up.cli("jobs", "watch", job2).returncode == 0
     assert httpx.get(open_up.url + f"/v1/jobs/{job2}/rejects").status_code == 404
+
+
+def test_backfill_of_a_local_folder(open_up: Up) -> None:
+    """Files already in a local bucket, under a prefix no binding watches: `pravah backfill` makes
+    their jobs with the named pipeline, they run, and a second backfill makes none."""
+    archive = open_up.home / "data" / "inbox" / "archive" / "2026"
+    archive.mkdir(parents=True)
+    for i in range(30):
+        (archive / f"app-{i:02d}.log").write_text(f"INFO ok\nERROR broken {i}\nINFO fine\n")
+    r = open_up.cli("backfill", "inbox/archive/", "--pipeline", "error-lines")
+    assert r.returncode == 0, r.stderr
+    assert "SUCCEEDED: listed 30, jobs made 30, existing 0, unrouted 0, filtered 0" in r.stdout, r.stdout
+    outbox = open_up.home / "data" / "outbox" / "errors"
+    deadline = time.monotonic() + 60
+    while len(list(outbox.glob("app-*.errors.log.gz"))) < 30:
+        assert time.monotonic() < deadline, sorted(p.name for p in outbox.glob("*"))
+        time.sleep(0.2)
+    assert gzip.decompress((outbox / "app-07.errors.log.gz").read_bytes()) == b"ERROR broken 7\n"
+    again = open_up.cli("backfill", "inbox/archive/", "--pipeline", "error-lines")
+    assert "jobs made 0, existing 30" in again.stdout, again.stdout

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from pravah import engine, observe, pipelines
+from pravah.cli import folder
 from pravah.cli.common import PipelinesOpt, err, fail, load, out, settings
-from pravah.events import ObjectEvent
-from pravah.routing import render_output
 
 
 def validate(files: Annotated[list[Path], typer.Argument(help="YAML files or folders.")]) -> None:
@@ -39,23 +36,27 @@ def validate(files: Annotated[list[Path], typer.Argument(help="YAML files or fol
 
 def run(
     pipeline: Annotated[str, typer.Argument(help="Pipeline name.")],
-    input: Annotated[str, typer.Argument(help="Input file path or s3:// URI.")],
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Output path or URI (default: out/<template>).")] = None,
+    input: Annotated[str, typer.Argument(help="Input file path or s3:// URI, or a folder: every file under it.")],
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output path or URI (default: out/<template>); for a folder, the folder outputs go under (default: out/).")] = None,
     pipelines_path: PipelinesOpt = None,
+    glob: Annotated[str | None, typer.Option("--glob", "-g", help="Folder: only files whose path under it matches (fnmatch, as a binding's glob).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Folder: files run at once (default: the number of CPUs).")] = None,
 ) -> None:
-    """Run one file through a pipeline's engine steps, with a progress bar."""
+    """Run one file, or every file under a folder, through a pipeline's engine steps, with a progress bar.
+    A folder's summary names each failure; exit code 1 when any failed."""
     s = settings(pipelines=pipelines_path)
     doc = load(s.pipelines)
     try:
         p = doc.pipeline(pipeline)
     except StopIteration:
         raise fail(f"no pipeline {pipeline!r} in {s.pipelines}; have: {', '.join(x.name for x in doc.pipelines)}", 2) from None
+    if Path(input).is_dir() or (input.endswith("/") and "://" not in input):
+        raise typer.Exit(folder.run_folder(p, Path(input), Path(output or "out"), glob, jobs))
+    if glob is not None:
+        raise fail("--glob goes with a folder", 2)
     if output is None:
-        name = Path(input).name
-        event = ObjectEvent(bucket="local", key=name, size=0, etag="", event_time=datetime.now(UTC))
-        _, key = render_output(p, event, "local", datetime.now(UTC))
-        output = str(Path("out") / key)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+        output = str(Path("out") / folder.output_key(p, "local", Path(input).name))
+    with folder.progress_bar() as bar:
         task = bar.add_task(p.name, total=None)
 
         def progress(st: dict[str, int]) -> bool:

@@ -22,6 +22,24 @@ def event(i: int) -> ObjectEvent:
     return ObjectEvent(bucket="pg-in", key=f"k/{i}.csv", size=1, etag=f"e{i}", event_time=datetime.now(UTC))
 
 
+async def claim_all(s, workers: int, pool: str | None = None) -> list[str]:
+    """Claim with `workers` concurrent workers (of `pool`; None: any) until nothing is left; the ids claimed."""
+    claimed: list[str] = []
+
+    async def worker(n: int) -> None:
+        while True:
+            async with s() as session:
+                job = await jobs.claim(session, f"w{n}", timedelta(seconds=30), pool)
+            if job is None:
+                return
+            claimed.append(job.id)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(workers):
+            tg.start_soon(worker, n)
+    return claimed
+
+
 @pytest.fixture(scope="module")
 def make(pg_url: str):
     migrate(pg_url)
@@ -39,19 +57,7 @@ def test_create_is_idempotent_and_claims_are_exclusive(make: str) -> None:
             await session.commit()
         assert all(created) and not any(again)
 
-        claimed: list[str] = []
-
-        async def worker(n: int) -> None:
-            while True:
-                async with s() as session:
-                    job = await jobs.claim(session, f"w{n}", timedelta(seconds=30))
-                if job is None:
-                    return
-                claimed.append(job.id)
-
-        async with anyio.create_task_group() as tg:
-            for n in range(6):
-                tg.start_soon(worker, n)
+        claimed = await claim_all(s, 6)
         assert sorted(claimed) == sorted(created)  # every job once, none twice
         await eng.dispose()
 
@@ -70,20 +76,7 @@ def test_claims_keep_to_their_pool(make: str) -> None:
             created = await jobs.create_jobs(session, [jobs.job_row(event(1000 + i), route, datetime.now(UTC)) for i in range(10)])
             await session.commit()
             assert await jobs.claim(session, "w-default", timedelta(seconds=30), "default") is None
-        claimed: list[str] = []
-
-        async def worker(n: int) -> None:
-            while True:
-                async with s() as session:
-                    job = await jobs.claim(session, f"h{n}", timedelta(seconds=30), "heavy")
-                if job is None:
-                    return
-                claimed.append(job.id)
-
-        async with anyio.create_task_group() as tg:
-            for n in range(3):
-                tg.start_soon(worker, n)
-        assert sorted(claimed) == sorted(created)
+        assert sorted(await claim_all(s, 3, "heavy")) == sorted(created)
         await eng.dispose()
 
     anyio.run(go)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +21,16 @@ def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
+
+def need(tool: str, package: str) -> str:
+    """A tool from Debian's packages, installed when missing."""
+    found = shutil.which(tool)
+    if found:
+        return found
+    apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
+    subprocess.run(apt + ["install", "-y", "-q", package], check=True, capture_output=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which(tool) or sys.exit(f"{tool} not available")
 
 
 def serve(env: dict[str, str], role: str, log: Path) -> subprocess.Popen:

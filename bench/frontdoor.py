@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "scripts"))
 
 import stack as services  # noqa: E402  (scripts/stack.py)
-from common import PRAVAH, free_port, pct, serve, stop, wait_http  # noqa: E402
+from common import PRAVAH, free_port, need, pct, serve, stop, wait_http  # noqa: E402
 PASSWORD = "bench password 1"
 RUN = f"{random.randrange(16**6):06x}"
 IN = f"fd-bench-{RUN}"
@@ -45,17 +44,6 @@ request = function()
   return wrk.format("GET", os.getenv("PREFIX") .. ids[math.random(#ids)] .. os.getenv("SUFFIX"), {["Authorization"] = "Bearer " .. os.getenv("TOKEN")})
 end
 """
-
-
-def need(tool: str, package: str) -> str:
-    """A load generator from Debian's packages, installed when missing."""
-    found = shutil.which(tool)
-    if found:
-        return found
-    apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
-    subprocess.run(apt + ["install", "-y", "-q", package], check=True, capture_output=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    return shutil.which(tool) or sys.exit(f"{tool} not available")
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:

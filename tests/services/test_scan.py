@@ -90,9 +90,15 @@ def test_summary_by_extension(bucket: str, options: dict[str, str]) -> None:
     assert s.by_extension == [{"extension": "csv", "files": 20, "bytes": 140}]
 
 
-def test_missing_bucket_is_not_found(stack: dict[str, str], options: dict[str, str]) -> None:
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_missing_bucket_is_not_found(stack: dict[str, str], options: dict[str, str], concurrency: int) -> None:
     with pytest.raises(engine.NotFoundError):
-        engine.scan(f"s3://no-such-bucket-{RUN}/x", storage_options=options)
+        engine.scan(f"s3://no-such-bucket-{RUN}/x", storage_options=options, concurrency=concurrency)
+
+
+def test_one_listing_at_a_time_sees_the_same(bucket: str, options: dict[str, str]) -> None:
+    s = engine.scan(f"s3://{bucket}/data", storage_options=options, concurrency=1)
+    assert s.files == len(boto_listing("data/"))
 
 
 def test_cli_takes_the_store_from_settings(bucket: str, stack: dict[str, str]) -> None:

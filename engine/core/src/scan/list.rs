@@ -50,6 +50,11 @@ pub(super) fn list(root: &str, client: Arc<AmazonS3>, prefix: String, sink: Arc<
             depth += 1;
         }
         for listed in in_parallel(&client, &sink, frontier, false, concurrency).await? {
+            if let Some(e) = listed.failed {
+                if depth == 0 {
+                    return Err(fatal(root, e)); // --concurrency 1: the root is listed flat at once
+                }
+            }
             total.merge(listed.tally);
         }
         Ok(total)

@@ -151,6 +151,33 @@ def test_missing_root_and_bad_glob_raise() -> None:
     assert (o.value.option, o.value.value) == ("--glob", "*.{csv")
 
 
+HANGING = """
+import signal, socket, time
+from pravah import engine
+
+def stop(*_):
+    raise KeyboardInterrupt
+
+server = socket.create_server(("127.0.0.1", 0))  # connections queue up; nothing ever answers
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+started = time.monotonic()
+try:
+    engine.scan("s3://b/x", storage_options={"endpoint": f"http://127.0.0.1:{server.getsockname()[1]}", "allow_http": "true",
+                                             "access_key_id": "k", "secret_access_key": "s", "region": "us-east-1"})
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - started:.1f} s")
+"""
+
+
+def test_a_signal_cancels_a_scan_in_flight() -> None:
+    """Ctrl-C reaches a scan whose listing hangs (the GIL is released; the engine is cancelled)."""
+    r = subprocess.run([sys.executable, "-c", HANGING], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    seconds = float(r.stdout.split()[2])
+    assert 0.4 < seconds < 5, r.stdout
+
+
 @pytest.mark.parametrize(("text", "size"), [
     ("0", 0), ("4096", 4096), ("100MB", 100_000_000), ("100mb", 100_000_000), ("1.5GiB", 1.5 * 2**30),
     ("10k", 10_000), ("10KiB", 10_240), ("2 TB", 2 * 10**12), ("7B", 7), ("1P", 10**15),

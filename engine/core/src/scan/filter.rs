@@ -9,7 +9,7 @@ use regex::RegexSet;
 use super::{ScanOptions, Stat};
 use crate::error::{Error, Result};
 
-pub struct Filter {
+pub(crate) struct Filter {
     globs: Option<RegexSet>,
     min_size: u64,
     max_size: u64,

@@ -28,7 +28,8 @@ struct Listed {
 
 /// List everything under `prefix` (empty, or ending with `/`) of the bucket `client` holds.
 pub(super) fn list(root: &str, client: Arc<AmazonS3>, prefix: String, sink: Arc<Sink>, concurrency: usize) -> Result<Tally> {
-    runtime().block_on(async move {
+    let cancel = sink.cancel.clone();
+    let work = async move {
         let mut total = Tally::default();
         let mut frontier = vec![prefix];
         let mut depth = 0;
@@ -58,6 +59,12 @@ pub(super) fn list(root: &str, client: Arc<AmazonS3>, prefix: String, sink: Arc<
             total.merge(listed.tally);
         }
         Ok(total)
+    };
+    runtime().block_on(async move {
+        tokio::select! {
+            done = work => done,
+            _ = cancel.cancelled() => Err(Error::Cancelled),
+        }
     })
 }
 
@@ -91,6 +98,9 @@ async fn list_prefix(client: Arc<AmazonS3>, prefix: String, delimiter: bool, sin
     let mut token = None;
     let mut first = true;
     loop {
+        if sink.cancel.is_cancelled() {
+            return Err(Error::Cancelled); // a task already spawned stops at its next page
+        }
         let opts = PaginatedListOptions {
             delimiter: delimiter.then_some("/".into()),
             page_token: token.take(),

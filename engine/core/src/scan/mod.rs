@@ -9,12 +9,13 @@ mod walk;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-pub use filter::Filter;
+use filter::Filter;
 
 use crate::error::{Error, Result};
 use crate::storage::Options;
@@ -113,8 +114,38 @@ pub struct Summary {
     pub entries_per_s: f64,
 }
 
+/// Set from another thread to stop a scan: it then ends with `Error::Cancelled` after the
+/// directory at hand (local), or at once (object store: requests in flight are dropped).
+#[derive(Default)]
+pub struct Cancel {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once `cancel` has been called (registered before the flag is read: no lost wake-up).
+    pub(crate) async fn cancelled(&self) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_cancelled() {
+            notified.await;
+        }
+    }
+}
+
 /// Where JSON lines go, shared by every worker; each holds a `Tally` of its own.
 pub(crate) struct Sink {
+    cancel: Arc<Cancel>,
     filter: Filter,
     /// Prepended to the relative path of each line: the root as given (local) or the prefix (keys).
     prefix: String,
@@ -282,8 +313,9 @@ fn open_output(output: Option<&str>) -> Result<Option<Mutex<Box<dyn Write + Send
 /// see [`ScanOptions`]). Kept entries are written as JSON lines to `output` (a file path, or
 /// `-` for stdout) when given. Unreadable directories are counted and sampled in the
 /// summary, not fatal; a root that does not exist is `Error::NotFound`. Symlinks are
-/// counted, never followed. Blocks the calling thread.
-pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&str>) -> Result<Summary> {
+/// counted, never followed. Blocks the calling thread; `cancel` stops it from another.
+pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&str>, cancel: Option<Arc<Cancel>>) -> Result<Summary> {
+    let cancel = cancel.unwrap_or_default();
     let options: ScanOptions = serde_json::from_str(options_json).map_err(|e| Error::bad_option("options", options_json, e))?;
     let filter = Filter::new(&options)?;
     let started = Instant::now();
@@ -293,7 +325,7 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
         let prefix = prefix.trim_end_matches('/');
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
         let client = crate::storage::s3_client(root, bucket, storage)?;
-        let sink = Arc::new(Sink { filter, prefix: prefix.clone(), field: "key", out: open_output(output)? });
+        let sink = Arc::new(Sink { cancel, filter, prefix: prefix.clone(), field: "key", out: open_output(output)? });
         let tally = list::list(root, client, prefix, sink.clone(), options.concurrency.max(1))?;
         flush(&sink)?;
         tally
@@ -304,7 +336,7 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
         let path = root.strip_prefix("file://").unwrap_or(root);
         let shown = path.trim_end_matches('/');
         let prefix = if shown.is_empty() { "/".to_string() } else { format!("{shown}/") };
-        let sink = Sink { filter, prefix, field: "path", out: open_output(output)? };
+        let sink = Sink { cancel, filter, prefix, field: "path", out: open_output(output)? };
         let tally = walk::walk(std::path::Path::new(path), &sink, options.threads.max(1), !options.names_only)?;
         flush(&sink)?;
         tally

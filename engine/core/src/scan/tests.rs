@@ -23,7 +23,7 @@ fn tree() -> tempfile::TempDir {
 }
 
 fn scan_local(root: &Path, options: &str, output: Option<&str>) -> Summary {
-    scan(root.to_str().unwrap(), options, &Options::new(), output).unwrap()
+    scan(root.to_str().unwrap(), options, &Options::new(), output, None).unwrap()
 }
 
 fn lines(path: &Path) -> Vec<serde_json::Value> {
@@ -112,7 +112,7 @@ fn symlinks_are_counted_not_followed() {
 
 #[test]
 fn missing_root_is_not_found() {
-    let e = scan("/definitely/not/here", "{}", &Options::new(), None).unwrap_err();
+    let e = scan("/definitely/not/here", "{}", &Options::new(), None, None).unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
     assert!(e.to_string().contains("/definitely/not/here"), "{e}");
 }
@@ -120,13 +120,13 @@ fn missing_root_is_not_found() {
 #[test]
 fn file_as_root_is_refused() {
     let dir = tree();
-    let e = scan(dir.path().join("a.csv").to_str().unwrap(), "{}", &Options::new(), None).unwrap_err();
+    let e = scan(dir.path().join("a.csv").to_str().unwrap(), "{}", &Options::new(), None, None).unwrap_err();
     assert!(e.to_string().contains("is not a directory"), "{e}");
 }
 
 #[test]
 fn unknown_option_is_refused() {
-    let e = scan("/tmp", r#"{"glob": "*.csv"}"#, &Options::new(), None).unwrap_err();
+    let e = scan("/tmp", r#"{"glob": "*.csv"}"#, &Options::new(), None, None).unwrap_err();
     assert!(matches!(e, Error::BadOption { .. }), "{e}");
 }
 
@@ -204,10 +204,32 @@ fn wide_tree_on_many_threads_counts_each_file_once() {
 #[test]
 fn extensions_beyond_the_cap_are_pooled() {
     let mut t = Tally::default();
-    let sink = Sink { filter: Filter::new(&ScanOptions::default()).unwrap(), prefix: String::new(), field: "path", out: None };
+    let sink = Sink { cancel: Default::default(), filter: Filter::new(&ScanOptions::default()).unwrap(), prefix: String::new(), field: "path", out: None };
     for i in 0..EXTENSIONS + 5 {
         t.file(&sink, &format!("f.e{i}"), Some(Stat { size: 1, modified_ms: 0 })).unwrap();
     }
     assert_eq!(t.extensions.len(), EXTENSIONS + 1);
     assert_eq!(t.extensions["(other)"], (5, 5));
+}
+
+#[test]
+fn a_cancelled_scan_stops_with_cancelled() {
+    let dir = tree();
+    let cancel = Arc::new(Cancel::default());
+    cancel.cancel();
+    let e = scan(dir.path().to_str().unwrap(), "{}", &Options::new(), None, Some(cancel)).unwrap_err();
+    assert!(matches!(e, Error::Cancelled), "{e}");
+}
+
+#[test]
+fn cancelled_resolves_when_cancel_comes_later() {
+    let cancel = Arc::new(Cancel::default());
+    let c = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        c.cancel();
+    });
+    crate::storage::runtime().block_on(cancel.cancelled());
+    t.join().unwrap();
+    assert!(cancel.is_cancelled());
 }

@@ -119,8 +119,11 @@ fn worker(queue: &Queue, sink: &Sink, stat: bool) -> Result<Tally> {
 }
 
 /// Count one directory's entries; subdirectories go to `found`. Only a failed write to the
-/// output is an error: what cannot be read is counted in the tally.
+/// output (or a cancel) is an error: what cannot be read is counted in the tally.
 fn read(dir: &Dir, sink: &Sink, stat: bool, tally: &mut Tally, found: &mut Vec<Dir>, rel: &mut String) -> Result<()> {
+    if sink.cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
     let shown = || format!("{}{}", sink.prefix, dir.rel).trim_end_matches('/').to_string();
     let entries = match fs::read_dir(&dir.path) {
         Ok(entries) => entries,

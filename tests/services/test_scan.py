@@ -77,6 +77,9 @@ def test_filters_match_boto3(bucket: str, options: dict[str, str]) -> None:
     assert engine.scan(f"s3://{bucket}/data", globs=["**/*.csv"], storage_options=options).files == len(csv)
     assert engine.scan(f"s3://{bucket}/data", globs=["*/2026-11-0[12]/*"], storage_options=options).files == \
         sum(k.split("/")[2] in ("2026-11-01", "2026-11-02") for k in want if k.count("/") == 3)
+    # Literal folders: only data/r1/ and data/r2/2026-11-03/ are listed below data/'s top level.
+    assert engine.scan(f"s3://{bucket}/data", globs=["r1/**", "r2/2026-11-03/*.gz"], storage_options=options).files == \
+        sum(k.startswith("data/r1/") or (k.startswith("data/r2/2026-11-03/") and k.endswith(".gz")) for k in want)
     s = engine.scan(f"s3://{bucket}/data", min_size=100, max_size=199, storage_options=options)
     assert s.files == sum(100 <= o["Size"] <= 199 for o in want.values())
     assert s.files + s.skipped == len(want)

@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 
 pub(crate) struct Filter {
     globs: Option<RegexSet>,
+    /// The literal leading folders of each glob (`data/2026` of `data/2026/**/*.csv`); None
+    /// when some glob can match anywhere, and then every directory is entered.
+    roots: Option<Vec<String>>,
     min_size: u64,
     max_size: u64,
     before: i64,
@@ -39,7 +42,18 @@ impl Filter {
         if min_size > max_size {
             return Err(Error::bad_option("--max-size", max_size.to_string(), format!("is below --min-size {min_size}")));
         }
-        Ok(Filter { globs, min_size, max_size, before: o.modified_before.unwrap_or(i64::MAX), after: o.modified_after.unwrap_or(i64::MIN) })
+        let roots = o.globs.iter().map(|g| literal_folders(g)).collect::<Option<Vec<_>>>().filter(|r| !r.is_empty());
+        Ok(Filter { globs, roots, min_size, max_size, before: o.modified_before.unwrap_or(i64::MAX), after: o.modified_after.unwrap_or(i64::MIN) })
+    }
+
+    /// Whether a directory (relative to the root) can hold a file some glob keeps: folders
+    /// beside every glob's literal folders are not entered (nor listed, on an object store).
+    pub fn may_descend(&self, rel_dir: &str) -> bool {
+        let Some(roots) = &self.roots else { return true };
+        roots.iter().any(|r| {
+            let inside = |outer: &str, inner: &str| inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'/';
+            r == rel_dir || inside(rel_dir, r) || inside(r, rel_dir)
+        })
     }
 
     /// Size and time first: they cost a comparison, the globs a regex run. Without a stat
@@ -48,6 +62,14 @@ impl Filter {
         stat.is_none_or(|s| s.size >= self.min_size && s.size <= self.max_size && s.modified_ms < self.before && s.modified_ms >= self.after)
             && self.globs.as_ref().is_none_or(|g| g.is_match(rel))
     }
+}
+
+/// The folders a glob names literally before its first wildcard, or None when it can match at
+/// any depth (no `/`, or a wildcard in its first folder).
+fn literal_folders(glob: &str) -> Option<String> {
+    let (folders, _file) = glob.rsplit_once('/')?;
+    let literal: Vec<&str> = folders.split('/').take_while(|seg| !seg.is_empty() && !seg.contains(['*', '?', '[', '{', '\\'])).collect();
+    (!literal.is_empty()).then(|| literal.join("/"))
 }
 
 /// The anchored regex of one glob, or why it is malformed.
@@ -185,6 +207,20 @@ mod tests {
         let o = ScanOptions { globs: vec!["*.{csv".into()], ..Default::default() };
         let e = Filter::new(&o).err().unwrap().to_string();
         assert!(e.starts_with("--glob \"*.{csv\""), "{e}");
+    }
+
+    #[test]
+    fn only_folders_a_glob_can_reach_are_entered() {
+        let f = Filter::new(&ScanOptions { globs: vec!["data/2026/**/*.csv".into(), "logs/*.log".into()], ..Default::default() }).unwrap();
+        let cases = [("data", true), ("data/2026", true), ("data/2026/11/30", true), ("data/2025", false), ("data/20261", false),
+                     ("logs", true), ("logs/old", true), ("other", false), ("dat", false)];
+        for (dir, want) in cases {
+            assert_eq!(f.may_descend(dir), want, "{dir}");
+        }
+        for anywhere in ["*.csv", "**/x/*.csv", "d*/x.csv", "{a,b}/x.csv"] {
+            let f = Filter::new(&ScanOptions { globs: vec!["data/**".into(), anywhere.into()], ..Default::default() }).unwrap();
+            assert!(f.may_descend("other/deep"), "{anywhere}");
+        }
     }
 
     #[test]

@@ -121,7 +121,10 @@ async fn list_prefix(client: Arc<AmazonS3>, prefix: String, delimiter: bool, sin
         for p in page.result.common_prefixes {
             listed.tally.entries += 1;
             listed.tally.dirs += 1;
-            listed.prefixes.push(format!("{p}/"));
+            let p = p.as_ref();
+            if sink.filter.may_descend(p.strip_prefix(sink.prefix.as_str()).unwrap_or(p)) {
+                listed.prefixes.push(format!("{p}/"));
+            }
         }
         for o in page.result.objects {
             let key = o.location.as_ref();

@@ -169,7 +169,9 @@ fn read(dir: &Dir, sink: &Sink, stat: bool, tally: &mut Tally, found: &mut Vec<D
         tally.entries += 1;
         if kind.is_dir() {
             tally.dirs += 1;
-            found.push(Dir { path: entry.path(), rel: rel.clone() });
+            if sink.filter.may_descend(rel) {
+                found.push(Dir { path: entry.path(), rel: rel.clone() });
+            }
         } else if kind.is_symlink() {
             tally.symlinks += 1;
         } else {

@@ -40,6 +40,7 @@ __all__ = [
     "check_plan",
     "check_step",
     "inspect",
+    "list_page",
     "run",
     "scan",
 ]
@@ -172,3 +173,12 @@ def check_step(step: dict[str, Any]) -> None:
 def check_expr(expr: str) -> None:
     """Raise ExpressionError (with .line/.column) if `expr` does not parse."""
     _engine.check_expr(expr)
+
+
+def list_page(root: str, after: str | None = None, *, max_keys: int = 1000,
+              storage_options: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `max_keys` (≤ 1000) objects of `root` (s3://bucket/prefix, the prefix as given) whose
+    keys sort after `after`, in key order, and whether the store has more: one listing request.
+    Each object: key, size, etag, modified_ms. NotFoundError for a missing bucket."""
+    raw = json.loads(_engine.list_page(root, after, max_keys, dict(storage_options or {})))
+    return raw["objects"], raw["more"]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,18 @@ class Pipeline(BaseModel):
     limits: Limits = Limits()
     runtime: Runtime = Runtime()
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Content hash: the same definition always has the same version. Where the jobs run
-        (runtime) changes no output, so moving a pipeline to another pool makes no new version."""
+        (runtime) changes no output, so moving a pipeline to another pool makes no new version.
+        Computed once per object (every job row names it); a pipeline is not changed in place."""
         canon = json.dumps(self.model_dump(exclude={"description", "runtime"}), sort_keys=True)
         return hashlib.sha256(canon.encode()).hexdigest()[:12]
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Pipeline:
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("version", None)  # the copy's own content decides its version
+        return copied
 
     @property
     def output_bucket(self) -> str:

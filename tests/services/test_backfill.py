@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from pravah import registry
+from pravah import engine, registry
 from pravah.accounts.principal import LOCAL
 from pravah.batch import backfills
 from pravah.batch.listing import objects
@@ -187,3 +187,17 @@ def test_the_reconcile_sweep_makes_the_job_of_a_lost_event(stack: dict[str, str]
             == "reconcile|SUCCEEDED"
         metrics = httpx.get(d.ops("worker") + "/metrics").text
         assert "pravah_reconciled_total 1.0" in metrics
+
+
+def test_a_page_the_engine_cannot_read_is_listed_with_boto3(stack: dict[str, str], bf: Backfills, monkeypatch: pytest.MonkeyPatch) -> None:
+    """object_store refuses some keys S3 allows (`a//b`); such a page falls back to boto3, same order, same objects."""
+    store = S3Store(S3Settings(endpoint=stack["PRAVAH_S3__ENDPOINT"], access_key=stack["PRAVAH_S3__ACCESS_KEY"],
+                               secret_key=stack["PRAVAH_S3__SECRET_KEY"]))
+    by_engine = [(o.key, o.size, o.etag) for o in objects(store, IN, "team/logs/", "team/logs/00100.log")]
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise engine.StorageError("Encountered object with invalid path")
+
+    monkeypatch.setattr(engine, "list_page", refuse)
+    by_boto = [(o.key, o.size, o.etag) for o in objects(store, IN, "team/logs/", "team/logs/00100.log")]
+    assert by_boto == by_engine and len(by_engine) == MANY - 101

@@ -21,7 +21,7 @@ mod write;
 
 pub use error::{Error, Location as ErrorLocation, Result};
 pub use run::{inspect, run, Inspection, OnProgress, Progress, Report};
-pub use scan::{scan, Cancel as ScanCancel, Summary as ScanSummary};
+pub use scan::{page as list_page, scan, Cancel as ScanCancel, Summary as ScanSummary};
 pub use storage::Options;
 
 /// Check one step alone: its name, options and expressions (not its place in the plan).

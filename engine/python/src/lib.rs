@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 mod check;
 mod errors;
 mod inspect;
+mod listing;
 mod run;
 mod scan;
 
@@ -17,6 +18,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check::check_step, m)?)?;
     m.add_function(wrap_pyfunction!(inspect::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
+    m.add_function(wrap_pyfunction!(listing::list_page, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

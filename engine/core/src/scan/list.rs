@@ -70,7 +70,7 @@ pub(super) fn list(root: &str, client: Arc<AmazonS3>, prefix: String, sink: Arc<
 
 /// The root's listing failed. object_store reports a missing bucket on a list as a generic
 /// 404, so S3's own error code is what tells it apart.
-fn fatal(root: &str, e: object_store::Error) -> Error {
+pub(super) fn fatal(root: &str, e: object_store::Error) -> Error {
     let missing = matches!(e, object_store::Error::NotFound { .. }) || e.to_string().contains("<Code>NoSuchBucket</Code>");
     if missing {
         Error::NotFound { uri: root.to_string(), message: "no such bucket".into() }

@@ -4,7 +4,10 @@
 
 mod filter;
 mod list;
+mod page;
 mod walk;
+
+pub use page::{page, Object as ListedObject, Page, MAX_KEYS};
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -6,22 +6,29 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import anyio
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from pravah.accounts import audit, users
-from pravah.accounts.models import Role
-from pravah.accounts.principal import LOCAL
 from pravah.cli.common import HomeOpt, domain_errors, fail, out, settings
+
+if TYPE_CHECKING:  # the database and password layers load only when a command runs (every `pravah` call imports this module)
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from pravah.accounts import users
 
 tenants_app = typer.Typer(help="Tenants: what their users see and where their uploads land.", no_args_is_help=True)
 users_app = typer.Typer(help="Users (passwords hashed with argon2id).", no_args_is_help=True)
 T = TypeVar("T")
-OPERATOR = audit.Origin(ip=None, user_agent="pravah cli")
+OPERATOR_AGENT = "pravah cli"
+
+
+def _operator():  # noqa: ANN202  (audit.Origin, imported with the command)
+    from pravah.accounts import audit
+
+    return audit.Origin(ip=None, user_agent=OPERATOR_AGENT)
 
 
 def on_db(home: Path | None, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -47,8 +54,10 @@ def on_db(home: Path | None, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 
 async def _tenant(s: AsyncSession, name: str, scopes: list[str], inbox: str | None) -> users.Tenant:
+    from pravah.accounts import audit, users
+
     t = await users.create_tenant(s, name, scopes, inbox)
-    audit.record(s, "tenant.created", OPERATOR, name="operator", target=t.name, scopes=t.scopes)
+    audit.record(s, "tenant.created", _operator(), name="operator", target=t.name, scopes=t.scopes)
     return t
 
 
@@ -67,6 +76,8 @@ def tenants_create(
 @tenants_app.command("ls")
 def tenants_ls(home: HomeOpt = None) -> None:
     """List tenants."""
+    from pravah.accounts import users
+
     rows = on_db(home, users.tenants)
     t = Table("name", "scopes", "inbox")
     for r in rows:
@@ -91,6 +102,9 @@ def users_create(
     home: HomeOpt = None,
 ) -> None:
     """Create a user (the first administrator: `pravah users create you@example.com --admin --scope inbox`)."""
+    from pravah.accounts import audit, users
+    from pravah.accounts.models import Role
+
     password = _password(password_stdin)
 
     async def work(s: AsyncSession) -> users.User:
@@ -101,7 +115,7 @@ def users_create(
                            "or pass --scope here", 2)
             t = await _tenant(s, tenant, scope, None)
         u = await users.create_user(s, email, password, t, role=Role.ADMIN if admin else Role.USER, display_name=name)
-        audit.record(s, "user.created", OPERATOR, name="operator", target=u.email, tenant_id=t.id, role=u.role)
+        audit.record(s, "user.created", _operator(), name="operator", target=u.email, tenant_id=t.id, role=u.role)
         return u
 
     u = on_db(home, work)
@@ -111,6 +125,8 @@ def users_create(
 @users_app.command("ls")
 def users_ls(home: HomeOpt = None) -> None:
     """List users."""
+    from pravah.accounts import users
+
     rows = on_db(home, users.users)
     t = Table("email", "tenant", "role", "disabled", "failed sign-ins", "locked until")
     for u, tn in rows:
@@ -129,13 +145,16 @@ def users_update(
     home: HomeOpt = None,
 ) -> None:
     """Change a user's role, enable/disable, unlock, or reset its password."""
+    from pravah.accounts import users
+    from pravah.accounts.principal import LOCAL
+
     password = _password(password_stdin) if reset_password else None
 
     async def work(s: AsyncSession) -> users.User:
         u = await users.user_by_email(s, email)
         if u is None:
             raise fail(f"no user {email}")
-        return await users.update_user(s, u, LOCAL, OPERATOR, role=role, disabled=disable, unlock=unlock, password=password)
+        return await users.update_user(s, u, LOCAL, _operator(), role=role, disabled=disable, unlock=unlock, password=password)
 
     u = on_db(home, work)
     out.print(f"user {u.email}: {u.role}{', disabled' if u.disabled else ''}")

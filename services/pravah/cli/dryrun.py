@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pravah.cli.common import PipelinesOpt, err, fail, load, out, settings
-from pravah.dryrun import MAX_ROWS, DryRun, InvalidSpec
+from pravah.dryrun import MAX_ROWS, DryRun
 
 UrlOpt = Annotated[str | None, typer.Option("--url", help="API address (default PRAVAH_URL or http://127.0.0.1:8787).")]
 
@@ -80,6 +80,7 @@ def _remote(name: str, bucket: str, key: str, raw: dict[str, Any] | None, versio
 def _local(name: str, bucket: str, key: str, raw: dict[str, Any] | None, version: str | None, rows: int | None,
            pipelines_path: Path | None) -> DryRun:
     from pravah.dryrun import dry_run, scratch, spec
+    from pravah.dryrun.spec import InvalidSpec
     from pravah.errors import DomainError
     from pravah.storage import LocalStore, S3Store, StoreError
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+MAX_ROWS = 200  # most rows a dry-run shows
+
 
 class Column(BaseModel):
     name: str

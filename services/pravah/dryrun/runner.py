@@ -15,7 +15,7 @@ import anyio
 
 from pravah import engine
 from pravah.dryrun import preview, scratch
-from pravah.dryrun.result import DryRun, Failure, Output
+from pravah.dryrun.result import MAX_ROWS, DryRun, Failure, Output
 from pravah.errors import Invalid, NotFound, TooLarge
 from pravah.events import ObjectEvent
 from pravah.pipelines import Pipeline
@@ -24,7 +24,6 @@ from pravah.settings import DryRunSettings
 from pravah.storage import Store, StoreError
 
 log = logging.getLogger("pravah.dryrun")
-MAX_ROWS = 200
 Source = Literal["applied", "version", "inline"]
 
 

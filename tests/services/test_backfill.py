@@ -201,3 +201,25 @@ def test_a_page_the_engine_cannot_read_is_listed_with_boto3(stack: dict[str, str
     monkeypatch.setattr(engine, "list_page", refuse)
     by_boto = [(o.key, o.size, o.etag) for o in objects(store, IN, "team/logs/", "team/logs/00100.log")]
     assert by_boto == by_engine and len(by_engine) == MANY - 101
+
+
+def test_reprocess_after_the_pipeline_changed(bf: Backfills, tmp_path) -> None:
+    """team/small/'s 20 objects succeeded under gz; a new version of gz gets a job for each, once,
+    only for the caller's objects; strangers 401, a read-only key 403."""
+    changed = PIPELINES.replace("output: " + OUT + "/gz/{key}.gz", "output: " + OUT + "/gz2/{key}.gz")
+    assert changed != PIPELINES
+    (tmp_path / "v2.yaml").write_text(changed)
+    bf.cli("apply", str(tmp_path / "v2.yaml"))
+    ana, oz = bf.headers("ana@team.test"), bf.headers("oz@other.test")
+    url = bf.api + "/v1/pipelines/gz/reprocess"
+    assert httpx.post(url, json={}).status_code == 401
+    key = httpx.post(bf.api + "/v1/keys", json={"name": "ro2", "scopes": ["read"]}, headers=ana).json()["key"]
+    assert httpx.post(url, json={}, headers={"Authorization": f"Bearer {key}"}).status_code == 403
+    assert httpx.post(bf.api + "/v1/pipelines/nope/reprocess", json={}, headers=ana).status_code == 404
+    assert httpx.post(url, json={}, headers=oz).json()["considered"] == 0  # none of oz's objects went through gz
+    assert httpx.post(url, json={"since": "0.5"}, headers=ana).status_code == 422
+    r = bf.cli("reprocess", "gz", "--since", "1d")
+    assert "20 job(s) made for objects an older version processed (20 considered, 0 had one already)" in r.stdout, r.stdout
+    again = httpx.post(url, json={}, headers=ana).json()
+    assert (again["considered"], again["created"]) == (0, 0)
+    wait_for(lambda: s3_client().list_objects_v2(Bucket=OUT, Prefix="gz2/").get("KeyCount", 0) == 20, 120, "the new version's outputs")

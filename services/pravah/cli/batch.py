@@ -1,5 +1,5 @@
 """`pravah backfill` and `pravah backfills`: turn the objects already under a prefix into jobs
-through a running API, and follow or cancel a backfill."""
+through a running API, and follow or cancel a backfill; `pravah reprocess` after a pipeline changed."""
 
 from __future__ import annotations
 
@@ -98,3 +98,18 @@ def backfills_cancel(backfill_id: str, url: UrlOpt = None) -> None:
     with client(url) as c:
         b = c.post(f"/v1/backfills/{backfill_id}/cancel")
     out.print(line(b), highlight=False)
+
+
+def reprocess(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name (its live version runs).")],
+    since: Annotated[str | None, typer.Option(help="Only objects whose newest job was made since: 7d, 12h, 30min or a date.")] = None,
+    url: UrlOpt = None,
+) -> None:
+    """After a pipeline changed: jobs of its live version for the objects an older version last
+    processed successfully (within your scopes); asking twice makes nothing twice."""
+    body = {"since": parse_age("--since", since, datetime.now(UTC)).isoformat()} if since else {}
+    with client(url) as c:
+        r = c.post(f"/v1/pipelines/{pipeline}/reprocess", body)
+    refused = f", {r['unroutable']:,} refused by the output template" if r["unroutable"] else ""
+    out.print(f"pipeline {r['pipeline']}@{r['version']}: {r['created']:,} job(s) made for objects an older version processed "
+              f"({r['considered']:,} considered, {r['existing']:,} had one already{refused})", highlight=False)

@@ -1,5 +1,6 @@
 """/v1/pipelines and /v1/bindings: the live applied document. A caller sees the bindings on
-its scopes and the pipelines those bindings use (administrators: everything)."""
+its scopes and the pipelines those bindings use (administrators: everything). And reprocess: a
+pipeline's live version over what its older versions made, within the caller's scopes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pydantic import BaseModel, Field
 
 from pravah import registry
 from pravah.accounts.principal import Principal, split_scope
-from pravah.api.deps import Reader, SessionDep
+from pravah.api.deps import OriginDep, Reader, SessionDep, Writer
+from pravah.api.openapi import IsoTime, error
+from pravah.batch import reprocess
 from pravah.api.schemas import BindingInfo, PipelineInfo
 from pravah.pipelines import Binding, Document
 from pravah.routing import Router
@@ -81,3 +84,26 @@ def explain(router: Router, caller: Principal, bucket: str, key: str) -> Binding
     return BindingTest(bucket=bucket, key=key, fires=chosen.binding.pipeline if chosen else None, pipeline_version=version,
                        bindings=[Verdict(binding=BindingInfo.model_validate(v.binding.model_dump()), chosen=v.chosen, reason=v.reason)
                                  for v in verdicts])
+
+
+class ReprocessIn(BaseModel):
+    since: IsoTime | None = Field(None, description="Only objects whose newest job was created at or after this (ISO 8601).")
+
+
+class ReprocessOut(BaseModel):
+    pipeline: str
+    version: str = Field(description="The live version the new jobs run.")
+    considered: int = Field(description="Objects whose newest job succeeded under an older version.")
+    created: int
+    existing: int = Field(description="Had a job of the live version already.")
+    unroutable: int = Field(description="The output template refuses the key now.")
+
+
+@router.post("/pipelines/{name}/reprocess", response_model=ReprocessOut,
+             responses={404: error("No such pipeline in the applied document.")})
+async def reprocess_pipeline(name: str, body: ReprocessIn, request: Request, session: SessionDep, caller: Writer,
+                             origin: OriginDep) -> ReprocessOut:
+    """Write right. Jobs of the live version of a pipeline for the objects, inside the caller's
+    scopes, that an older version last processed successfully; asking twice makes nothing twice."""
+    done = await reprocess.reprocess(session, caller, await request.app.state.ctx.router.get(), name, body.since, origin)
+    return ReprocessOut(**done.__dict__)

@@ -169,10 +169,14 @@ pub struct Written {
     pub sha256: String,
 }
 
-/// Blocking writer over a multipart upload. The object becomes visible only on `finish`;
-/// dropping the writer unfinished aborts the upload, so a failed job leaves no partial output.
+/// Blocking writer of one object. Up to one part (8 MiB) is held and written with a single
+/// PUT on `finish` (one request, where a multipart upload takes three); past that a multipart
+/// upload starts and parts go out as they fill. The object becomes visible only on `finish`;
+/// dropping the writer unfinished aborts the upload (or sends nothing), so a failed job leaves
+/// no partial output.
 pub struct ObjectWriter {
     loc: Location,
+    small: Option<Vec<u8>>,
     upload: Option<WriteMultipart>,
     hasher: Sha256,
     size: u64,
@@ -180,20 +184,32 @@ pub struct ObjectWriter {
 
 impl ObjectWriter {
     pub fn create(loc: Location) -> Result<ObjectWriter> {
-        let upload = runtime()
-            .block_on(loc.store.put_multipart(&loc.path))
-            .map_err(|e| Error::storage(&loc.uri, e))?;
-        Ok(ObjectWriter {
-            loc,
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART)),
-            hasher: Sha256::new(),
-            size: 0,
-        })
+        Ok(ObjectWriter { loc, small: Some(Vec::new()), upload: None, hasher: Sha256::new(), size: 0 })
+    }
+
+    /// The output outgrew one part: start the multipart upload with what was held.
+    fn go_multipart(&mut self) -> io::Result<()> {
+        let held = self.small.take().unwrap_or_default();
+        let rt = runtime();
+        let upload = rt
+            .block_on(self.loc.store.put_multipart(&self.loc.path))
+            .map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
+        let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
+        let _ctx = rt.enter();
+        upload.write(&held);
+        self.upload = Some(upload);
+        Ok(())
     }
 
     pub fn finish(mut self) -> Result<Written> {
-        let upload = self.upload.take().expect("finish called once");
-        runtime().block_on(upload.finish()).map_err(|e| Error::storage(&self.loc.uri, e))?;
+        if let Some(held) = self.small.take() {
+            runtime()
+                .block_on(self.loc.store.put(&self.loc.path, Bytes::from(held).into()))
+                .map_err(|e| Error::storage(&self.loc.uri, e))?;
+        } else {
+            let upload = self.upload.take().expect("finish called once");
+            runtime().block_on(upload.finish()).map_err(|e| Error::storage(&self.loc.uri, e))?;
+        }
         Ok(Written {
             uri: self.loc.uri.clone(),
             size: self.size,
@@ -204,14 +220,21 @@ impl ObjectWriter {
 
 impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        if let Some(held) = self.small.as_mut() {
+            if held.len() + buf.len() <= PART {
+                held.extend_from_slice(buf);
+                return Ok(buf.len());
+            }
+            self.go_multipart()?;
+        }
         let upload = self.upload.as_mut().expect("write after finish");
         let rt = runtime();
         rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT))
             .map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
         let _ctx = rt.enter();
         upload.write(buf);
-        self.hasher.update(buf);
-        self.size += buf.len() as u64;
         Ok(buf.len())
     }
 
@@ -261,6 +284,42 @@ mod tests {
         let uri = dir.path().join("never.bin").to_string_lossy().to_string();
         let mut w = ObjectWriter::create(Location::parse(&uri, &Options::new()).unwrap()).unwrap();
         w.write_all(b"partial").unwrap();
+        drop(w);
+        assert!(!std::path::Path::new(&uri).exists());
+    }
+
+    fn read_back(uri: &str) -> Vec<u8> {
+        let loc = Location::parse(uri, &Options::new()).unwrap();
+        let size = loc.size().unwrap();
+        let mut back = Vec::new();
+        ObjectReader::open_at(loc, size, 0, Arc::new(AtomicU64::new(0))).read_to_end(&mut back).unwrap();
+        back
+    }
+
+    #[test]
+    fn small_outputs_are_one_put_and_bigger_ones_switch_to_multipart_midway() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, total, chunk) in [("small.bin", 1000usize, 7usize), ("big.bin", PART * 2 + 12_345, 1 << 20), ("edge.bin", PART, 4096)] {
+            let uri = dir.path().join(name).to_string_lossy().to_string();
+            let data: Vec<u8> = (0..total).map(|i| (i % 241) as u8).collect();
+            let mut w = ObjectWriter::create(Location::parse(&uri, &Options::new()).unwrap()).unwrap();
+            for piece in data.chunks(chunk) {
+                w.write_all(piece).unwrap();
+            }
+            assert_eq!(w.upload.is_some(), total > PART, "{name}: multipart only past one part");
+            let written = w.finish().unwrap();
+            assert_eq!((written.size, written.sha256.clone()), (total as u64, hex(&Sha256::digest(&data))), "{name}");
+            assert_eq!(read_back(&uri), data, "{name}");
+        }
+    }
+
+    #[test]
+    fn dropped_writer_past_one_part_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = dir.path().join("big-never.bin").to_string_lossy().to_string();
+        let mut w = ObjectWriter::create(Location::parse(&uri, &Options::new()).unwrap()).unwrap();
+        w.write_all(&vec![1u8; PART + 1]).unwrap();
+        assert!(w.upload.is_some());
         drop(w);
         assert!(!std::path::Path::new(&uri).exists());
     }

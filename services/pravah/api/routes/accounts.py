@@ -173,7 +173,9 @@ async def revoke_key(key_id: str, caller: Caller, session: SessionDep, origin: O
 
 @router.get("/audit", response_model=list[AuditOut])
 async def audit_log(
-    _: Admin, session: SessionDep, action: str | None = None, tenant_id: str | None = None,
+    _: Admin, session: SessionDep,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64, description="e.g. job.submitted, user.created.")] = None,
+    tenant_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="`id` of the last row of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list:

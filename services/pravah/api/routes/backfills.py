@@ -21,10 +21,10 @@ class BackfillIn(BaseModel):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,62}$")
     prefix: str = Field("", max_length=1024, description="Every object whose key starts with it.")
     pipeline: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Default: each object's binding decides (objects no binding takes are counted as unrouted).")
-    min_size: ByteSize | None = Field(None, description='Only objects at least this big, e.g. "100MB".')
-    max_size: ByteSize | None = Field(None, description="Only objects at most this big.")
+    min_size: ByteSize | None = Field(None, ge=0, le=2**62, description='Only objects at least this big, e.g. "100MB".')
+    max_size: ByteSize | None = Field(None, ge=0, le=2**62, description="Only objects at most this big.")
     glob: str | None = Field(None, max_length=1024, description="Only keys whose rest after the prefix matches, e.g. *.csv or */2026-*.log.")
-    older_than_seconds: int | None = Field(None, ge=0, description="Only objects last modified at least this long ago.")
+    older_than_seconds: int | None = Field(None, ge=0, le=100 * 365 * 86400, description="Only objects last modified at least this long ago.")
 
 
 class BackfillOut(BaseModel):

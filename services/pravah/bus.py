@@ -119,7 +119,9 @@ class KafkaSink:
     def __init__(self, broker: KafkaBroker, cfg: KafkaSettings):
         self.broker, self.cfg = broker, cfg
         broker.publisher(cfg.succeeded_topic, title="jobs-succeeded", schema=CompletionEvent,
-                         description="A job finished: outputs with size and sha256, bad rows set aside (rejects: where and how many), metrics.")
+                         description="A job finished: its outputs with key, size, sha256 and content type (the first 1,000; "
+                                     "outputs_total counts them all, and an unzip's manifest names every one), bad rows set aside "
+                                     "(rejects: where and how many), metrics.")
         broker.publisher(cfg.failed_topic, title="jobs-failed", schema=CompletionEvent,
                          description="A job failed for good (type pravah.job.failed: the error names the place) "
                                      "or was cancelled on request (type pravah.job.cancelled).")

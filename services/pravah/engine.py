@@ -53,6 +53,7 @@ class Output:
     uri: str
     size: int
     sha256: str
+    content_type: str | None = None  # stored with it on S3, by its extension
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,16 @@ class Report:
     rejects: Output | None = None
     # The CSV dialect the read settled on (delimiter, quote, escape, header, encoding, columns).
     dialect: dict[str, Any] | None = None
+    # unzip/untar: the manifest written last (the commit of the set of outputs), and the
+    # members passed over (links, devices), each with why.
+    manifest: Output | None = None
+    skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["outputs"] = [o.__dict__ for o in self.outputs]
         d["rejects"] = self.rejects.__dict__ if self.rejects else None
+        d["manifest"] = self.manifest.__dict__ if self.manifest else None
         return d
 
 
@@ -86,13 +92,17 @@ def run(
     storage_options: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     memory_bytes: int | None = None,
+    max_outputs: int | None = None,
 ) -> Report:
     """Run one object through `steps`. Blocks; releases the GIL; raises an EngineError subclass.
-    `memory_bytes` bounds what grows with the data (aggregate groups): past it, LimitError."""
-    plan = {"steps": steps, "limits": {"memory_bytes": memory_bytes}}
+    `memory_bytes` bounds what grows with the data (aggregate groups): past it, LimitError;
+    `max_outputs` the objects one run may write (an unzip fails before the one over it).
+    For unzip/untar `output_uri` is a prefix: each member goes under it."""
+    plan = {"steps": steps, "limits": {"memory_bytes": memory_bytes, "max_outputs": max_outputs}}
     raw = json.loads(_engine.run(json.dumps(plan), input_uri, output_uri, dict(storage_options or {}), progress))
     raw["outputs"] = [Output(**o) for o in raw["outputs"]]
-    raw["rejects"] = Output(**raw["rejects"]) if raw.get("rejects") else None
+    for one in ("rejects", "manifest"):
+        raw[one] = Output(**raw[one]) if raw.get(one) else None
     return Report(**raw)
 
 

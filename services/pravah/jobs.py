@@ -20,6 +20,7 @@ from pravah.live import record
 from pravah.observe import traces
 from pravah.routing import Route, render_output
 
+EVENT_OUTPUTS = 1000  # outputs listed in a completion event; an unzip's manifest names the rest
 LOG_CAP = 500  # lines kept in a job's log: the first and the newest, with a marker between
 
 
@@ -238,15 +239,36 @@ def rejects_of(job: Job) -> dict[str, Any] | None:
             "rows": report.get("rows_rejected")}
 
 
+def keyed(report: dict[str, Any], base_uri: str, output_key: str) -> dict[str, Any]:
+    """The report with each written object's key beside its URI: the output itself, or for a
+    job with many outputs (unzip) a member under the output key as a prefix."""
+    base = base_uri.rstrip("/")
+
+    def key_of(o: dict[str, Any]) -> dict[str, Any]:
+        uri = o["uri"]
+        rest = uri[len(base):].lstrip("/") if uri.startswith(base) else ""
+        return {**o, "key": f"{output_key.rstrip('/')}/{rest}" if rest else output_key}
+
+    out = {**report, "outputs": [key_of(o) for o in report.get("outputs", [])]}
+    if report.get("manifest"):
+        out["manifest"] = key_of(report["manifest"])
+    return out
+
+
+def outputs(job: Job) -> list[dict[str, Any]]:
+    """Every object the job wrote: bucket, key, size, sha256, content type (a report from
+    before outputs carried their keys names the job's output key)."""
+    return [{"bucket": job.output_bucket, "key": o.get("key") or job.output_key, "size": o.get("size"), "sha256": o.get("sha256"),
+             "content_type": o.get("content_type")} for o in (job.report or {}).get("outputs", [])]
+
+
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
     """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats.
     Its `traceparent` (the CloudEvents distributed-tracing extension) is the span current when
     the outcome is recorded (the worker's run), else the job's own trace (a cancel from the API)."""
     report = job.report or {}
-    outputs = [
-        {"bucket": job.output_bucket, "key": job.output_key, "size": o.get("size"), "sha256": o.get("sha256")}
-        for o in report.get("outputs", [])
-    ]
+    manifest = report.get("manifest")
+    written = outputs(job)
     kind = job.status.lower()
     run = "" if (job.run or 1) == 1 else f".r{job.run}"  # a manual retry's outcome is a new event
     payload = {
@@ -265,7 +287,12 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
             "attempts": job.attempts,
             "run": job.run or 1,
             "input": {"bucket": job.bucket, "key": job.key, "version_id": job.version_id, "etag": job.etag, "size": job.size},
-            "outputs": outputs,
+            # At most EVENT_OUTPUTS of them (an event must fit in a Kafka message); the manifest lists all.
+            "outputs": written[:EVENT_OUTPUTS],
+            "outputs_total": len(written),
+            # unzip/untar: the manifest naming the whole set, written last (null for one output).
+            "manifest": {"bucket": job.output_bucket, "key": manifest.get("key"), "size": manifest.get("size"),
+                         "sha256": manifest.get("sha256")} if manifest else None,
             # Bad rows set aside by the read step (the job still succeeded): how many, and where.
             "rejects": rejects_of(job),
             "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "rows_rejected", "bytes_in", "bytes_out", "duration_ms")},

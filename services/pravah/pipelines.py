@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, model_validator
 
 from pravah import engine
 
@@ -36,6 +36,8 @@ class Limits(BaseModel):
 CPU = r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$"
 MEMORY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 DEFAULT_POOL = "default"
+UNPACK = ("unzip", "untar")
+UNPACK_MEMBERS = 100_000  # the engine's default max_members
 
 
 class Runtime(BaseModel):
@@ -68,6 +70,21 @@ class Pipeline(BaseModel):
     retries: int = Field(2, ge=0, le=20)
     limits: Limits = Limits()
     runtime: Runtime = Runtime()
+
+    @model_validator(mode="after")
+    def _unpack_writes_under_a_prefix(self) -> Pipeline:
+        """unzip/untar write one object per member under the output, so the output is a prefix
+        (ending in /), and unless the pipeline says otherwise it may write as many objects as
+        the step lets an archive hold."""
+        op = self.steps[0].get("op")
+        if op in UNPACK:
+            if not self.output.endswith("/"):
+                raise ValueError(f"output {self.output!r}: {op} writes one object per member under a prefix: end the output with /, "
+                                 f"e.g. {self.output.rstrip('/').rsplit('.', 1)[0]}/")
+            if "max_outputs" not in self.limits.model_fields_set:
+                members = self.steps[0].get("max_members")
+                self.limits = self.limits.model_copy(update={"max_outputs": members if isinstance(members, int) and members > 0 else UNPACK_MEMBERS})
+        return self
 
     @cached_property
     def version(self) -> str:

@@ -228,6 +228,7 @@ class Worker:
             storage_options=self.store.options,
             progress=keep_going,
             memory_bytes=limits.memory_bytes,
+            max_outputs=limits.max_outputs,
         )
         result: dict[str, object] = {}
 
@@ -241,7 +242,7 @@ class Worker:
                 result["error"] = e
             tg.cancel_scope.cancel()
         if "report" in result:
-            report = result["report"].as_dict()  # type: ignore[union-attr]
+            report = jobs.keyed(result["report"].as_dict(), self.store.uri(job.output_bucket, job.output_key), job.output_key)  # type: ignore[union-attr]
             if len(report["outputs"]) > limits.max_outputs:
                 return self._limit(job, "max_outputs", f"wrote {len(report['outputs'])} outputs, over limits.max_outputs ({limits.max_outputs})")
             return jobs.Outcome(True, report=report)

@@ -39,3 +39,21 @@ def test_the_event_continues_the_current_span_else_the_jobs_trace() -> None:
     run = "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"
     with traces.span("run", run):  # without tracing set up, the no-op span is its parent's context
         assert completion_event(j, datetime.now(UTC)).payload["traceparent"] == run
+
+
+def test_many_outputs_are_keyed_under_the_prefix_and_the_event_lists_a_thousand() -> None:
+    from pravah.jobs import EVENT_OUTPUTS, keyed
+
+    raw = {"outputs": [{"uri": f"s3://out/photos/img{i}.jpg", "size": i, "sha256": "s", "content_type": "image/jpeg"} for i in range(1500)],
+           "manifest": {"uri": "s3://out/photos/.pravah-manifest.json", "size": 9, "sha256": "m"}}
+    report = keyed(raw, "s3://out/photos/", "photos/")
+    assert report["outputs"][7]["key"] == "photos/img7.jpg" and report["manifest"]["key"] == "photos/.pravah-manifest.json"
+    j = job(report)
+    j.output_key = "photos/"
+    data = completion_event(j, datetime.now(UTC)).payload["data"]
+    assert data["outputs_total"] == 1500 and len(data["outputs"]) == EVENT_OUTPUTS
+    assert data["outputs"][1] == {"bucket": "out", "key": "photos/img1.jpg", "size": 1, "sha256": "s", "content_type": "image/jpeg"}
+    assert data["manifest"]["key"] == "photos/.pravah-manifest.json"
+    # One output: its key is the job's output key, wherever the store put it (a local path).
+    one = keyed({"outputs": [{"uri": "/data/out/a.parquet", "size": 1, "sha256": "s"}]}, "/data/out/a.parquet", "a.parquet")
+    assert one["outputs"][0]["key"] == "a.parquet" and "manifest" not in one

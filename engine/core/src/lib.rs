@@ -2,6 +2,7 @@
 //! Pure Rust; the PyO3 bindings live in `engine/python`.
 
 mod aggregate;
+mod archive;
 mod codec;
 mod csv;
 mod error;

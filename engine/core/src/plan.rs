@@ -24,6 +24,10 @@ pub struct Limits {
     /// bounded by design). None = only `max_groups` applies.
     #[serde(default)]
     pub memory_bytes: Option<u64>,
+    /// Most objects one run may write (the pipeline's `limits.max_outputs`); an unpack past it
+    /// fails before the member over the line is written. None = unbounded.
+    #[serde(default)]
+    pub max_outputs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +52,8 @@ pub enum Step {
     Gzip(Level),
     Zstd(Level),
     Sha256 {},
+    Unzip(Unpack),
+    Untar(Unpack),
 }
 
 fn yes() -> bool {
@@ -343,6 +349,70 @@ pub struct Level {
     pub level: Option<i32>,
 }
 
+fn max_members() -> u64 {
+    100_000
+}
+fn max_total_bytes() -> Bytes {
+    Bytes(10 << 30)
+}
+fn max_ratio() -> f64 {
+    200.0
+}
+
+/// An archive opened into one object per member under the output prefix. The caps stop zip
+/// bombs and runaway archives: each is checked against what the archive declares before a
+/// byte is written, and again against what decompression actually yields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unpack {
+    /// Most members (files) one archive may hold.
+    #[serde(default = "max_members")]
+    pub max_members: u64,
+    /// Most bytes all members may add up to, uncompressed: a count or "10GiB", "500MB".
+    #[serde(default = "max_total_bytes")]
+    pub max_total_bytes: Bytes,
+    /// Largest uncompressed ÷ compressed size of a member (zip) or the stream (tar.gz, tar.zst).
+    #[serde(default = "max_ratio")]
+    pub max_ratio: f64,
+}
+
+/// A byte count written as a number or with a unit ("100MB", "1.5GiB"), as the pipeline's limits are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) if n.as_u64().is_some() => Ok(Bytes(n.as_u64().unwrap_or_default())),
+            serde_json::Value::String(s) => parse_bytes(&s).map(Bytes).ok_or_else(|| {
+                serde::de::Error::custom(format!("expected a byte count such as 1048576, \"500MB\" or \"1.5GiB\", got {s:?}"))
+            }),
+            other => Err(serde::de::Error::custom(format!("expected a byte count such as 1048576 or \"500MB\", got {other}"))),
+        }
+    }
+}
+
+fn parse_bytes(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "mb" | "m" => 1_000_000,
+        "gb" | "g" => 1_000_000_000,
+        "tb" | "t" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    let v = num * mult as f64;
+    (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
+}
+
 /// What a step consumes and produces; the order rules are written in these terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -353,6 +423,8 @@ pub enum Kind {
     Summary,
     Compress,
     Bytes,
+    /// An archive in, one output per member out: the step stands alone.
+    Unpack,
 }
 
 impl Step {
@@ -377,6 +449,8 @@ impl Step {
             Step::Gzip(_) => "gzip",
             Step::Zstd(_) => "zstd",
             Step::Sha256 {} => "sha256",
+            Step::Unzip(_) => "unzip",
+            Step::Untar(_) => "untar",
         }
     }
 
@@ -394,6 +468,7 @@ impl Step {
             Step::Count {} | Step::WordFreq(_) => Kind::Summary,
             Step::Gzip(_) | Step::Zstd(_) => Kind::Compress,
             Step::Decompress {} | Step::Sha256 {} => Kind::Bytes,
+            Step::Unzip(_) | Step::Untar(_) => Kind::Unpack,
         }
     }
 }
@@ -437,6 +512,16 @@ impl Plan {
                 Kind::Compress if matches!(prev, Some(Step::WriteParquet(_))) => {
                     return bad("cannot compress Parquet: it is compressed inside (set compression on write_parquet)")
                 }
+                Kind::Unpack if steps.len() > 1 => {
+                    return bad("stands alone: it writes one object per member (run other steps in a pipeline bound to the output prefix)")
+                }
+                Kind::Unpack => {
+                    if let Step::Unzip(u) | Step::Untar(u) = step {
+                        if u.max_ratio.is_nan() || u.max_ratio < 1.0 {
+                            return bad(&format!("max_ratio must be at least 1, got {}", u.max_ratio));
+                        }
+                    }
+                }
                 Kind::Bytes if steps.len() > 2 || (i == 1 && !matches!(step, Step::Decompress {})) => {
                     return bad("stands alone (only gzip or zstd may follow decompress)")
                 }
@@ -458,7 +543,10 @@ impl Plan {
 
     /// Byte plans (compress, sha256) see the stored bytes; everything else sees them decompressed.
     pub fn decompresses_input(&self) -> bool {
-        !matches!(self.steps.first(), None | Some(Step::Gzip(_)) | Some(Step::Zstd(_)) | Some(Step::Sha256 {}))
+        !matches!(
+            self.steps.first(),
+            None | Some(Step::Gzip(_)) | Some(Step::Zstd(_)) | Some(Step::Sha256 {}) | Some(Step::Unzip(_))
+        )
     }
 }
 
@@ -522,6 +610,22 @@ mod tests {
         let e = check(r#"{"steps":[{"op":"read_csv"},{"op":"grep","pattern":"x"},{"op":"write_csv"}]}"#)
             .unwrap_err();
         assert!(e.to_string().contains("not on a table"), "{e}");
+    }
+
+    #[test]
+    fn unpack_stands_alone_and_reads_sizes_with_units() {
+        let plan = Plan::from_json(r#"{"steps":[{"op":"untar","max_total_bytes":"1.5GiB"}]}"#).unwrap();
+        match &plan.steps[0] {
+            Step::Untar(u) => assert_eq!((u.max_total_bytes, u.max_members), (Bytes(3 << 29), 100_000)),
+            other => panic!("{other:?}"),
+        }
+        let e = check(r#"{"steps":[{"op":"unzip"},{"op":"gzip"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("unzip stands alone"), "{e}");
+        let e = check(r#"{"steps":[{"op":"unzip","max_total_bytes":"lots"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("\"lots\""), "{e}");
+        let e = check(r#"{"steps":[{"op":"unzip","max_ratio":0.5}]}"#).unwrap_err();
+        assert!(e.to_string().contains("max_ratio must be at least 1"), "{e}");
+        assert!(!plan.decompresses_input() || matches!(plan.steps[0], Step::Untar(_)));
     }
 
     #[test]

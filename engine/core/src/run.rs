@@ -53,14 +53,22 @@ pub struct Report {
     pub rejects: Option<Written>,
     /// The CSV dialect a read settled on (after `auto`).
     pub dialect: Option<crate::csv::Dialect>,
+    /// An unpack's manifest, written last: the commit of its set of outputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Written>,
+    /// Members an unpack passed over: links (object stores have none), devices, fifos.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
-/// What a table run hands back besides its outputs.
+/// What a run hands back besides its outputs.
 #[derive(Default)]
-struct TableExtras {
+struct Extras {
     rows_rejected: u64,
     rejects: Option<Written>,
     dialect: Option<crate::csv::Dialect>,
+    manifest: Option<Written>,
+    skipped: Vec<String>,
 }
 
 /// Called at most every 250 ms; returning `false` cancels the job.
@@ -117,9 +125,10 @@ fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progres
         last: Instant::now(),
         callback: on_progress,
     };
-    let mut extras = TableExtras::default();
+    let mut extras = Extras::default();
     let (codec, written) = match plan.steps.first().map(Step::kind) {
         Some(Kind::TableSource) => run_table(&plan, src, dst, options, &mut mon, &mut extras)?,
+        Some(Kind::Unpack) => run_unpack(&plan, src, dst, options, &mut mon, &mut extras)?,
         Some(Kind::Lines | Kind::Summary) => run_text(&plan, src, dst, &mut mon)?,
         _ => run_bytes(&plan, src, dst, &mut mon)?,
     };
@@ -140,6 +149,8 @@ fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progres
         rows_rejected: extras.rows_rejected,
         rejects: extras.rejects,
         dialect: extras.dialect,
+        manifest: extras.manifest,
+        skipped: extras.skipped,
     })
 }
 
@@ -204,7 +215,7 @@ fn open_out(dst: &Location, last: Option<&Step>) -> Result<Out> {
         Some(Step::Zstd(l)) => (Codec::Zstd, l.level),
         _ => (Codec::None, None),
     };
-    let writer = ObjectWriter::create(dst.clone())?;
+    let writer = ObjectWriter::create_typed(dst.clone())?;
     let enc = Encoder::new(writer, codec, level).map_err(|e| Error::storage(&dst.uri, e))?;
     Ok(BufWriter::with_capacity(OUT_BUF, enc))
 }
@@ -261,7 +272,7 @@ fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rej
     })
 }
 
-fn run_table(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut TableExtras) -> Result<(Codec, Vec<Written>)> {
+fn run_table(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut Extras) -> Result<(Codec, Vec<Written>)> {
     let uri = src.uri.clone();
     let rejects = rejects_for(&plan.steps[0], &uri, &dst, options)?;
     let Source { codec, mut schema, batches, dialect } = open_table(&plan.steps[0], src, mon, &rejects)?;
@@ -325,6 +336,22 @@ fn push(ops: &mut [Op], mut batch: RecordBatch, sink: &mut TableSink, rows_out: 
         sink.write(&batch)?;
     }
     Ok(())
+}
+
+/// An archive out into its members under the output prefix (rows: members seen and written).
+fn run_unpack(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut Extras) -> Result<(Codec, Vec<Written>)> {
+    let archive = crate::archive::Archive { src, size: mon.progress.input_size, counter: mon.counter.clone() };
+    let mut tick = |seen: u64, written: u64, _bytes: u64| {
+        mon.progress.rows_in = seen;
+        mon.progress.rows_out = written;
+        mon.tick()
+    };
+    let done = crate::archive::unpack(&plan.steps[0], archive, &dst, options, plan.limits.max_outputs, &mut tick)?;
+    mon.progress.rows_out = done.members.len() as u64;
+    mon.progress.rows_in = mon.progress.rows_in.max(mon.progress.rows_out);
+    extras.manifest = Some(done.manifest);
+    extras.skipped = done.skipped;
+    Ok((done.codec, done.members))
 }
 
 fn run_text(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {

@@ -167,6 +167,9 @@ pub struct Written {
     pub uri: String,
     pub size: u64,
     pub sha256: String,
+    /// The Content-Type it was stored with (S3), by its extension; none for a local file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<&'static str>,
 }
 
 /// Blocking writer of one object. Up to one part (8 MiB) is held and written with a single
@@ -176,6 +179,7 @@ pub struct Written {
 /// no partial output.
 pub struct ObjectWriter {
     loc: Location,
+    content_type: Option<&'static str>,
     small: Option<Vec<u8>>,
     upload: Option<WriteMultipart>,
     hasher: Sha256,
@@ -184,15 +188,33 @@ pub struct ObjectWriter {
 
 impl ObjectWriter {
     pub fn create(loc: Location) -> Result<ObjectWriter> {
-        Ok(ObjectWriter { loc, small: Some(Vec::new()), upload: None, hasher: Sha256::new(), size: 0 })
+        Ok(ObjectWriter { loc, content_type: None, small: Some(Vec::new()), upload: None, hasher: Sha256::new(), size: 0 })
+    }
+
+    /// Like `create`, stored with the Content-Type its name implies where the store keeps one
+    /// (S3; a local file has none), so a presigned download opens in the right application.
+    pub fn create_typed(loc: Location) -> Result<ObjectWriter> {
+        let content_type = loc.uri.starts_with("s3://").then(|| content_type(loc.path.as_ref()));
+        let mut w = ObjectWriter::create(loc)?;
+        w.content_type = content_type;
+        Ok(w)
+    }
+
+    fn attributes(&self) -> object_store::Attributes {
+        let mut attrs = object_store::Attributes::new();
+        if let Some(ct) = self.content_type {
+            attrs.insert(object_store::Attribute::ContentType, ct.into());
+        }
+        attrs
     }
 
     /// The output outgrew one part: start the multipart upload with what was held.
     fn go_multipart(&mut self) -> io::Result<()> {
         let held = self.small.take().unwrap_or_default();
         let rt = runtime();
+        let opts = object_store::PutMultipartOptions { attributes: self.attributes(), ..Default::default() };
         let upload = rt
-            .block_on(self.loc.store.put_multipart(&self.loc.path))
+            .block_on(self.loc.store.put_multipart_opts(&self.loc.path, opts))
             .map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
         let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
         let _ctx = rt.enter();
@@ -203,8 +225,9 @@ impl ObjectWriter {
 
     pub fn finish(mut self) -> Result<Written> {
         if let Some(held) = self.small.take() {
+            let opts = object_store::PutOptions { attributes: self.attributes(), ..Default::default() };
             runtime()
-                .block_on(self.loc.store.put(&self.loc.path, Bytes::from(held).into()))
+                .block_on(self.loc.store.put_opts(&self.loc.path, Bytes::from(held).into(), opts))
                 .map_err(|e| Error::storage(&self.loc.uri, e))?;
         } else {
             let upload = self.upload.take().expect("finish called once");
@@ -214,6 +237,7 @@ impl ObjectWriter {
             uri: self.loc.uri.clone(),
             size: self.size,
             sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
+            content_type: self.content_type,
         })
     }
 }
@@ -249,6 +273,39 @@ impl Drop for ObjectWriter {
             let _ = runtime().block_on(upload.abort());
         }
     }
+}
+
+/// The media type of a name by its extension; unknown ones are plain bytes.
+pub fn content_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "tif" | "tiff" => "image/tiff",
+        "csv" => "text/csv",
+        "tsv" => "text/tab-separated-values",
+        "txt" | "log" => "text/plain",
+        "json" => "application/json",
+        "jsonl" | "ndjson" => "application/x-ndjson",
+        "parquet" => "application/vnd.apache.parquet",
+        "xml" => "application/xml",
+        "html" | "htm" => "text/html",
+        "pdf" => "application/pdf",
+        "gz" => "application/gzip",
+        "zst" => "application/zstd",
+        "zip" => "application/zip",
+        "tar" => "application/x-tar",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Delete objects, best effort (a failed run's cleanup): each one that could not be is returned.
+pub fn delete_all(locs: &[Location]) -> Vec<String> {
+    locs.iter()
+        .filter_map(|l| runtime().block_on(l.store.delete(&l.path)).err().map(|e| format!("{}: {e}", l.uri)))
+        .collect()
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -32,12 +32,18 @@ class OutputInfo(BaseModel):
     key: str
     size: int | None
     sha256: str | None
+    content_type: str | None = Field(None, description="The Content-Type it is stored with (by its extension; none on a local store).")
 
 
 def outputs_of(job: Any) -> list[OutputInfo]:
-    """A job's outputs from its engine report (its output columns name where they went)."""
-    return [OutputInfo(bucket=job.output_bucket, key=job.output_key, size=o.get("size"), sha256=o.get("sha256"))
-            for o in (job.report or {}).get("outputs", [])]
+    """Every object a job wrote, from its engine report (one, or each member of an unzip)."""
+    return [OutputInfo(**o) for o in jobs.outputs(job)]
+
+
+def manifest_of(job: Any) -> OutputInfo | None:
+    m = (job.report or {}).get("manifest")
+    return OutputInfo(bucket=job.output_bucket, key=m.get("key") or job.output_key, size=m.get("size"), sha256=m.get("sha256"),
+                      content_type=m.get("content_type")) if m else None
 
 
 def rejects_of(job: Any) -> OutputInfo | None:
@@ -57,6 +63,8 @@ class JobDetail(JobSummary):
     report: dict[str, Any] | None
     outputs: list[OutputInfo]
     rows_rejected: int = Field(0, description="Bad rows the read step set aside (on_bad_rows); the job still SUCCEEDED.")
+    manifest: OutputInfo | None = Field(None, description="unzip/untar: the JSON manifest naming every output of the set, written last; "
+                                        "the set is whole once it exists.")
     rejects: OutputInfo | None = Field(None, description="JSON lines of the quarantined rows (line, byte_offset, raw, reason): GET /v1/jobs/{id}/rejects.")
     traceparent: str | None = Field(None, description="W3C trace context the job carries (version-trace_id-span_id-flags): its spans in a "
                                     "tracing backend and its log lines share that trace id.")

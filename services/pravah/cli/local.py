@@ -34,6 +34,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="YAML files or fol
     raise typer.Exit(1 if failed else 0)
 
 
+SHOWN = 10  # outputs listed after a run; an unzip writes thousands
+
+
 def run(
     pipeline: Annotated[str, typer.Argument(help="Pipeline name.")],
     input: Annotated[str, typer.Argument(help="Input file path or s3:// URI, or a folder: every file under it.")],
@@ -64,7 +67,7 @@ def run(
             return True
 
         try:
-            report = engine.run(p.steps, input, output, progress=progress)
+            report = engine.run(p.steps, input, output, progress=progress, max_outputs=p.limits.max_outputs)
         except engine.EngineError as e:
             err.print(f"[red]{type(e).__name__}:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
@@ -75,8 +78,14 @@ def run(
         f"rows in {report.rows_in:,}  rows out {report.rows_out:,}  bytes in {report.bytes_in:,}  bytes out {report.bytes_out:,}  "
         f"{secs:.2f} s  {mb / secs:.1f} MB/s"
     )
-    for o in report.outputs:
+    for o in report.outputs[:SHOWN]:
         out.print(f"  {o.uri}  {o.size:,} bytes  sha256 {o.sha256}", highlight=False)
+    if len(report.outputs) > SHOWN:
+        out.print(f"  … and {len(report.outputs) - SHOWN:,} more", highlight=False)
+    if report.manifest:
+        out.print(f"manifest (the whole set): {report.manifest.uri}", highlight=False)
+    for why in report.skipped[:SHOWN]:
+        err.print(f"[yellow]skipped:[/] {why}", highlight=False)
     if report.rows_rejected:
         where = f": {report.rejects.uri}" if report.rejects else " (skipped, on_bad_rows: skip)"
         err.print(f"[yellow]warning:[/] {report.rows_rejected:,} bad row(s) set aside{where}", highlight=False)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from pravah import control, jobs
 from pravah.api.openapi import IsoTime, error
 from pravah.api.deps import LastEventId, OriginDep, Reader, SessionDep, Writer
-from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo, outputs_of, rejects_of
+from pravah.api.schemas import Download, JobDetail, JobPage, JobSummary, OutputInfo, manifest_of, outputs_of, rejects_of
 from pravah.db.models import Job, Status
 from pravah.db.session import read
 from pravah.errors import Conflict, NotFound
@@ -111,7 +111,7 @@ async def get_job(job_id: str, request: Request, caller: Reader) -> dict[str, An
     if not rows or not caller.sees(rows[0].bucket, rows[0].key):
         raise NotFound(f"no job {job_id}")
     return {**rows[0]._mapping, "outputs": outputs_of(rows[0]), "rows_rejected": (rows[0].report or {}).get("rows_rejected") or 0,
-            "rejects": rejects_of(rows[0])}
+            "rejects": rejects_of(rows[0]), "manifest": manifest_of(rows[0])}
 
 
 @router.get("/{job_id}/log", response_class=PlainTextResponse)

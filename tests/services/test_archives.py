@@ -1,0 +1,157 @@
+"""Archives on the real services: a ZIP or tar.gz uploaded to MinIO becomes one object per
+member under the output prefix, with the Content-Type its name implies, and a manifest written
+last; the API and the completion event list every member by key; members land as new objects,
+so a pipeline bound to the output prefix picks them up in turn (unzip → gzip here, the shape of
+"extract them and make thumbnails"). A zip-slip archive and a zip bomb fail with the error
+naming the member or the cap, are not retried, and leave nothing under the prefix."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+import zipfile
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from .conftest import RUN, Procs, deployment, read_topic, s3_client, three_tenants, wait_for
+
+IN, OUT = f"arc-in-{RUN}", f"arc-out-{RUN}"
+PASSWORD = "archive pass 1234"
+PIPELINES = f"""
+pipelines:
+  - name: unzip
+    steps: [unzip]
+    output: {OUT}/unzipped/{{stem}}/
+  - name: untar
+    steps: [{{untar: {{max_members: 50}}}}]
+    output: {OUT}/untarred/{{stem}}/
+  - name: gz
+    steps: [gzip]
+    output: {OUT}/gz/{{key}}.gz
+bindings:
+  - {{bucket: {IN}, prefix: team/zips/, suffix: .zip, pipeline: unzip}}
+  - {{bucket: {IN}, prefix: team/tars/, pipeline: untar}}
+  - {{bucket: {OUT}, prefix: unzipped/, suffix: .log, pipeline: gz}}
+"""
+MEMBERS = 300
+
+
+class Archives(Procs):
+    headers: dict[str, str]
+
+    def job(self, bucket: str, key: str, timeout: float = 90) -> dict:
+        def done() -> dict | None:
+            page = httpx.get(self.api + "/v1/jobs", params={"bucket": bucket, "prefix": key}, headers=self.headers).json()
+            items = [j for j in page["items"] if j["key"] == key and j["status"] in ("SUCCEEDED", "FAILED")]
+            return httpx.get(self.api + f"/v1/jobs/{items[0]['id']}", headers=self.headers).json() if items else None
+
+        return wait_for(done, timeout, f"the job of {bucket}/{key}")
+
+
+@pytest.fixture(scope="module")
+def arc(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archives]:
+    with deployment(Archives, stack, tmp_path_factory.mktemp("archives"), "arc", PIPELINES, three_tenants(IN), PASSWORD,
+                    {"front": "api,ingest,relay", "worker": "worker"}, (IN, OUT)) as d:
+        r = httpx.post(d.api + "/v1/auth/sign-in", json={"email": "root@ops.test", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        d.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        yield d
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def listed(prefix: str) -> dict[str, dict]:
+    s3, found, token = s3_client(), {}, {}
+    while True:
+        page = s3.list_objects_v2(Bucket=OUT, Prefix=prefix, **token)
+        found.update({o["Key"]: o for o in page.get("Contents", [])})
+        if not page.get("IsTruncated"):
+            return found
+        token = {"ContinuationToken": page["NextContinuationToken"]}
+
+
+def test_a_zip_becomes_its_members_a_manifest_and_the_next_pipelines_jobs(arc: Archives) -> None:
+    members = {f"shoot/day{i % 3}/img{i:04d}.jpg": hashlib.sha256(str(i).encode()).digest() * 40 for i in range(MEMBERS)}
+    members["notes/camera.log"] = b"ISO 200\nERROR lens cap\n"
+    s3_client().put_object(Bucket=IN, Key="team/zips/photos.zip", Body=zip_bytes(members))
+
+    job = arc.job(IN, "team/zips/photos.zip")
+    assert job["status"] == "SUCCEEDED", job["error"]
+    by_key = {o["key"]: o for o in job["outputs"]}
+    assert set(by_key) == {f"unzipped/photos/{name}" for name in members}
+    one = by_key["unzipped/photos/shoot/day1/img0004.jpg"]
+    assert (one["size"], one["sha256"], one["content_type"]) == (len(members["shoot/day1/img0004.jpg"]),
+                                                                   hashlib.sha256(members["shoot/day1/img0004.jpg"]).hexdigest(), "image/jpeg")
+    assert job["manifest"]["key"] == "unzipped/photos/.pravah-manifest.json"
+
+    stored = listed("unzipped/photos/")
+    assert set(stored) == set(by_key) | {job["manifest"]["key"]}
+    s3 = s3_client()
+    assert s3.head_object(Bucket=OUT, Key="unzipped/photos/shoot/day1/img0004.jpg")["ContentType"] == "image/jpeg"
+    manifest = json.loads(s3.get_object(Bucket=OUT, Key=job["manifest"]["key"])["Body"].read())
+    assert manifest["members"] == MEMBERS + 1 and {o["key"] for o in manifest["outputs"]} == set(members)
+
+    n = job["outputs"].index(one)
+    dl = httpx.get(arc.api + f"/v1/jobs/{job['id']}/outputs/{n}", headers=arc.headers).json()
+    assert hashlib.sha256(httpx.get(dl["url"]).content).hexdigest() == one["sha256"]
+
+    subject = f"{IN}/team/zips/photos.zip"
+    events = read_topic(arc.env, "pravah.jobs.succeeded", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 60)
+    data = next(json.loads(r.value)["data"] for r in events if json.loads(r.value)["subject"] == subject)
+    assert data["outputs_total"] == MEMBERS + 1 and len(data["outputs"]) == MEMBERS + 1
+    assert data["manifest"]["key"] == "unzipped/photos/.pravah-manifest.json"
+
+    # The .log member is a new object under a bound prefix: it is gzipped by the next pipeline.
+    gz = arc.job(OUT, "unzipped/photos/notes/camera.log")
+    assert gz["status"] == "SUCCEEDED", gz["error"]
+    out = s3.get_object(Bucket=OUT, Key="gz/unzipped/photos/notes/camera.log.gz")
+    assert gzip.decompress(out["Body"].read()) == members["notes/camera.log"]
+    assert out["ContentType"] == "application/gzip"
+
+
+def test_a_tar_gz_is_unpacked_and_its_cap_holds(arc: Archives) -> None:
+    def tgz(n: int) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            for i in range(n):
+                data = f"row {i}\n".encode() * 10
+                info = tarfile.TarInfo(f"logs/{i:03d}.csv")
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    s3 = s3_client()
+    s3.put_object(Bucket=IN, Key="team/tars/small.tar.gz", Body=tgz(20))
+    s3.put_object(Bucket=IN, Key="team/tars/huge.tar.gz", Body=tgz(60))
+    small = arc.job(IN, "team/tars/small.tar.gz")
+    assert small["status"] == "SUCCEEDED" and len(small["outputs"]) == 20
+    assert small["outputs"][0]["content_type"] == "text/csv"
+    huge = arc.job(IN, "team/tars/huge.tar.gz")
+    assert huge["status"] == "FAILED" and huge["attempts"] == 1, huge
+    assert "LimitError" in huge["error"] and "max_members (50)" in huge["error"], huge["error"]
+    assert listed("untarred/huge/") == {}
+
+
+def test_zip_slip_and_zip_bomb_fail_cleanly_and_leave_nothing(arc: Archives) -> None:
+    s3 = s3_client()
+    s3.put_object(Bucket=IN, Key="team/zips/slip.zip", Body=zip_bytes({"fine.txt": b"ok", "../../../evil.sh": b"rm -rf ~"}))
+    s3.put_object(Bucket=IN, Key="team/zips/bomb.zip", Body=zip_bytes({"a.txt": b"ok", "zeros.bin": bytes(50 << 20)}))
+    slip = arc.job(IN, "team/zips/slip.zip")
+    assert slip["status"] == "FAILED" and slip["attempts"] == 1, slip
+    assert '"../../../evil.sh"' in slip["error"] and "climbs out" in slip["error"] and "byte offset" in slip["error"], slip["error"]
+    bomb = arc.job(IN, "team/zips/bomb.zip")
+    assert bomb["status"] == "FAILED" and bomb["attempts"] == 1, bomb
+    assert "LimitError" in bomb["error"] and "max_ratio" in bomb["error"] and "zeros.bin" in bomb["error"], bomb["error"]
+    assert listed("unzipped/slip/") == {} and listed("unzipped/bomb/") == {}
+    assert not [k for k in listed("") if "evil" in k]

@@ -66,3 +66,10 @@ def sync(client: Any, doc: Document, previous: Document | None, arn: str) -> dic
         client.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=merged(current, ours))
         written[bucket] = len(ours)
     return written
+
+
+def unknown_target(e: Exception) -> bool:
+    """Whether the store refused a configuration for naming a target it does not run: MinIO and
+    S3 both answer InvalidArgument about the destination ARN."""
+    error = getattr(e, "response", {}).get("Error", {})
+    return bool(error.get("Code") == "InvalidArgument" and "destination" in str(error.get("Message", "")).lower())

@@ -124,8 +124,22 @@ class S3Settings(BaseModel):
     secret_key: str | None = None
     region: str = "us-east-1"
     notify_arn: str = Field("arn:minio:sqs::PRAVAH:kafka", description="Queue ARN bucket notifications are sent to (`pravah apply`).")
+    notify_queue_dir: str | None = Field(
+        None, description="`pravah apply --wire-minio`: MinIO keeps the events for Kafka in this folder (an absolute path on MinIO's host) "
+        "and replays it every 3 s, so an event made while Kafka is down still arrives, 1.5 s later on average. Unset: MinIO publishes "
+        "directly, with no added delay, and drops an event it cannot deliver (the reconcile sweep, PRAVAH_BATCH__RECONCILE_SECONDS, makes its job).")
+    notify_queue_limit: int = Field(100_000, ge=1, description="Events MinIO's queue store holds at most (with notify_queue_dir).")
+    notify_brokers: str | None = Field(None, description="Kafka brokers as MinIO reaches them, host:port[,host:port] (`--wire-minio`); "
+                                       "default: PRAVAH_KAFKA__BOOTSTRAP_SERVERS.")
     presign_max_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600, description="Longest expiry a presigned download may ask for.")
     public_endpoint: str | None = Field(None, description="Endpoint in presigned URLs handed to clients, when they reach the store by another address than Pravah does.")
+
+    @field_validator("notify_queue_dir")
+    @classmethod
+    def _absolute(cls, v: str | None) -> str | None:
+        if v and not v.startswith("/"):
+            raise ValueError("expected an absolute path (a folder on MinIO's host)")
+        return v or None  # empty: unset, direct
 
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -20,6 +20,8 @@ from pravah.settings import SettingsError, load_settings
         ("PRAVAH_OTEL__ENDPOINT", "collector:4318", "PRAVAH_OTEL__ENDPOINT: expected an http:// or https:// URL"),
         ("PRAVAH_OTEL__SAMPLE_RATIO", "2", "PRAVAH_OTEL__SAMPLE_RATIO: Input should be less than or equal to 1"),
         ("PRAVAH_OTEL__HEADERS", "{bad", "bad setting PRAVAH_OTEL: not valid JSON"),
+        ("PRAVAH_S3__NOTIFY_QUEUE_DIR", "queue", "PRAVAH_S3__NOTIFY_QUEUE_DIR: expected an absolute path (a folder on MinIO's host)"),
+        ("PRAVAH_S3__NOTIFY_QUEUE_LIMIT", "0", "PRAVAH_S3__NOTIFY_QUEUE_LIMIT: Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, message: str) -> None:
@@ -34,3 +36,8 @@ def test_log_level_in_any_case_and_observability_off_by_default(monkeypatch: pyt
     s = load_settings()
     assert s.log.level == "WARNING" and s.log.format is None
     assert s.otel.endpoint is None
+
+
+def test_an_empty_queue_dir_means_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRAVAH_S3__NOTIFY_QUEUE_DIR", "")
+    assert load_settings().s3.notify_queue_dir is None

@@ -13,6 +13,7 @@ import typer
 from pravah import engine, observe, pipelines
 from pravah.cli import folder
 from pravah.cli.common import PipelinesOpt, err, fail, load, out, settings
+from pravah.settings import Settings
 
 
 def validate(files: Annotated[list[Path], typer.Argument(help="YAML files or folders.")]) -> None:
@@ -121,9 +122,16 @@ def up(
         pass
 
 
-def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folder.")]) -> None:
+def apply(
+    file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folder.")],
+    wire_minio: Annotated[bool, typer.Option("--wire-minio", help="First make MinIO run the Kafka target PRAVAH_S3__NOTIFY_ARN names, through "
+                                             "its admin API (brokers, topic, queue store: PRAVAH_KAFKA__*, PRAVAH_S3__NOTIFY_*); needs an administrator's keys.")] = False,
+    restart_minio: Annotated[bool, typer.Option("--restart-minio", help="With --wire-minio: restart MinIO when its target is new or changed "
+                                                "(MinIO starts notification targets only when it starts).")] = False,
+) -> None:
     """Validate, store pipelines and bindings in the database (PRAVAH_DATABASE_URL) as the live
-    version, and write each bound bucket's ObjectCreated notification configuration whole."""
+    version, and write each bound bucket's ObjectCreated notification configuration whole; with
+    --wire-minio, first make MinIO run the Kafka target those notifications name."""
     from pravah import notify, registry
     from pravah.db.session import make_engine, migrate, sessions
     from pravah.storage import S3Store
@@ -132,6 +140,10 @@ def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folde
     s = settings()
     if s.database_url is None:
         raise fail("apply needs PRAVAH_DATABASE_URL (the server's database); embedded mode reads pipelines/ itself", 2)
+    if restart_minio and not wire_minio:
+        raise fail("--restart-minio goes with --wire-minio", 2)
+    if wire_minio:
+        wire(s, restart_minio)
     migrate(s.db_url)
     eng = make_engine(s.db_url)
 
@@ -146,6 +158,13 @@ def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folde
     try:
         written = notify.sync(S3Store(s.s3).client, doc, previous, s.s3.notify_arn)
     except Exception as e:  # boto3's errors share no useful base class
+        if notify.unknown_target(e):
+            from pravah.storage.minio_wiring import known_arns
+
+            arns = known_arns(s.s3)
+            runs = "" if arns is None else f" (it runs {', '.join(arns)})" if arns else " (it runs none)"
+            raise fail(f"stored as version {doc_id}, but the object store has no notification target {s.s3.notify_arn}{runs}: "
+                       "fix PRAVAH_S3__NOTIFY_ARN, or let `pravah apply --wire-minio` make it") from None
         err.print(f"[red]error:[/] stored as version {doc_id}, but writing bucket notifications failed: {e}")
         err.print("run `pravah apply` again once the object store is reachable")
         raise typer.Exit(1) from None
@@ -154,6 +173,22 @@ def apply(file: Annotated[Path, typer.Argument(help="Pipeline YAML file or folde
     for bucket, n in written.items():
         out.print(f"bucket {bucket}: {n} notification rule(s) → {s.s3.notify_arn}")
     out.print(f"applied document {doc_id}")
+
+
+def wire(s: Settings, restart: bool) -> None:
+    """`apply --wire-minio`: MinIO's Kafka target, before anything is stored, so that a refusal stores nothing."""
+    from pravah.storage import minio_wiring
+
+    try:
+        w = minio_wiring.wire(s.s3, s.kafka, restart=restart)
+    except minio_wiring.WiringError as e:
+        raise fail(str(e)) from None
+    t = w.target
+    done = "restarted MinIO to start it" if w.restarted else "MinIO runs it already"
+    out.print(f"minio target {s.s3.notify_arn}: {t.mode}, topic {t.topic}, brokers {t.brokers} ({done})", highlight=False)
+    if not w.online:
+        lost = "events wait in its queue store" if t.queue_dir else "events made meanwhile are dropped (the reconcile sweep makes their jobs)"
+        err.print(f"[yellow]warning:[/] MinIO does not reach Kafka at {t.brokers} now: {lost}", highlight=False)
 
 
 def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, or all (comma-separated for several); "

@@ -130,6 +130,8 @@ class ScanSummary:
     errors: int
     error_samples: list[dict[str, str]]
     by_extension: list[dict[str, Any]]
+    headers: int  # with headers=True: header rows read, and files whose header could not be
+    header_errors: int
     elapsed_ms: int
     entries_per_s: float
 
@@ -147,10 +149,15 @@ def scan(
     threads: int = 2,
     concurrency: int = 8,
     names_only: bool = False,
+    headers: bool = False,
+    delimiter: str | None = None,
 ) -> ScanSummary:
     """Walk a local tree or list `s3://bucket/prefix` in the engine. Kept entries are written as
-    JSON lines to `output` (a path, or "-" for stdout) by Rust; only the summary comes back.
+    JSON lines to `output` (a path, or "-" for stdout) by Rust, or as a Parquet table to a path
+    ending in .parquet; only the summary comes back.
     `names_only` skips the stat of each local file (no sizes or times; a syscall less per file).
+    `headers` reads each kept local file's first row as a CSV header (fields, the `delimiter`
+    given or sniffed, or why not) into its entry.
     Blocks; releases the GIL; NotFoundError for a missing root, OptionError for a bad glob."""
     options = {
         "globs": globs or [],
@@ -161,6 +168,8 @@ def scan(
         "threads": threads,
         "concurrency": concurrency,
         "names_only": names_only,
+        "headers": headers,
+        "delimiter": delimiter,
     }
     raw = json.loads(_engine.scan(root, json.dumps(options), output, dict(storage_options or {})))
     return ScanSummary(**raw)

@@ -241,3 +241,30 @@ def test_cli_bad_input_is_one_line(args: list[str], message: str) -> None:
     assert r.exit_code == 2
     assert message in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_headers_of_every_csv_into_one_parquet_table(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "exports"
+    for i in range(40):
+        (root / f"r{i % 4}").mkdir(parents=True, exist_ok=True)
+        sep = ";" if i % 5 == 0 else ","
+        (root / f"r{i % 4}" / f"f{i}.csv").write_text(sep.join(["id", f"c{i}", '"x, y"' if sep == "," else "z"]) + "\n1\n")
+    (root / "blank.csv").write_text("")
+    (root / "readme.txt").write_text("no")
+    out = tmp_path / "headers.parquet"
+    r = CliRunner().invoke(app, ["scan", str(root), "--glob", "*.csv", "--headers", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "headers: 40 read, 1 unreadable" in r.output
+    rows = {Path(p).name: (h, d, e) for p, h, d, e in zip(*pq.read_table(out, columns=["path", "header", "delimiter", "header_error"]).to_pydict().values(), strict=True)}
+    assert len(rows) == 41 and "readme.txt" not in rows
+    assert rows["f7.csv"] == (["id", "c7", "x, y"], ",", None)
+    assert rows["f5.csv"] == (["id", "c5", "z"], ";", None)
+    assert rows["blank.csv"] == (None, None, "empty: no header row")
+    # Given, the delimiter is not sniffed; it needs --headers; -o is JSON lines or a .parquet table.
+    r = CliRunner().invoke(app, ["scan", str(root), "--glob", "f5.csv", "--headers", "--delimiter", ",", "--json", "-o", str(tmp_path / "h.jsonl")])
+    assert r.exit_code == 0 and lines(tmp_path / "h.jsonl")[0]["header"] == ["id;c5;z"]
+    assert CliRunner().invoke(app, ["scan", str(root), "--delimiter", ";"]).exit_code == 2
+    r = CliRunner().invoke(app, ["scan", str(root), "-o", str(tmp_path / "x.txt")])
+    assert r.exit_code == 2 and ".parquet" in r.output

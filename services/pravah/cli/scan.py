@@ -1,5 +1,6 @@
-"""`pravah scan PATH|s3://bucket/prefix`: count (or list as JSON lines) what is under a folder or a
-prefix, filtered by glob, size and age. The walk and the listing run in the engine."""
+"""`pravah scan PATH|s3://bucket/prefix`: count (or list as JSON lines or a Parquet table) what is
+under a folder or a prefix, filtered by glob, size and age, and read each CSV's header row on the
+way. The walk and the listing run in the engine."""
 
 from __future__ import annotations
 
@@ -65,17 +66,22 @@ def scan(
     older_than: Annotated[str | None, typer.Option(help="Keep files modified before: 7d, 12h, 30min, 2w or a date.")] = None,
     newer_than: Annotated[str | None, typer.Option(help="Keep files modified since: 7d, 12h, 30min, 2w or a date.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Stream the kept entries as JSON lines (path or key, size, modified) instead of the table.")] = False,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="With --json: write the lines to this file (default stdout).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="With --json: write the lines to this file (default stdout). A path ending in .parquet: the entries as one Parquet table.")] = None,
+    headers: Annotated[bool, typer.Option("--headers", help="Local trees: read each kept file's first row as a CSV header (its fields, delimiter, or why not) into its entry.")] = False,
+    delimiter: Annotated[str | None, typer.Option(help="With --headers: the headers' delimiter (default: sniffed per file from , ; tab |).")] = None,
     names_only: Annotated[bool, typer.Option("--names-only", help="Local trees: no stat per file (about 3× faster here); counts and names, no bytes or times.")] = False,
     threads: Annotated[int, typer.Option(min=1, max=64, help="Threads walking a local tree.")] = 2,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Listing requests in flight on an object store.")] = 8,
 ) -> None:
     """Count the files under a folder or prefix, by extension, or list them as JSON lines.
     Symlinks are counted, not followed; unreadable directories are reported (exit code 1)."""
-    if output and not as_json:
-        raise fail("--output goes with --json (the table is printed)", 2)
+    table = bool(output and output.endswith(".parquet"))
+    if output and not (as_json or table):
+        raise fail("--output goes with --json, or names a .parquet file (the summary table is printed)", 2)
+    if delimiter is not None and not headers:
+        raise fail("--delimiter goes with --headers", 2)
     now = datetime.now(UTC)
-    lines_to = (output or "-") if as_json else None
+    lines_to = output if table else (output or "-") if as_json else None
     try:
         summary = engine.scan(
             root,
@@ -89,6 +95,8 @@ def scan(
             threads=threads,
             concurrency=concurrency,
             names_only=names_only,
+            headers=headers,
+            delimiter=delimiter,
         )
     except engine.NotFoundError as e:
         raise fail(f"{e.uri}: does not exist", 2) from None
@@ -98,12 +106,15 @@ def scan(
         raise fail(f"{type(e).__name__}: {e}") from None
     # JSON lines own stdout; the summary then goes to stderr.
     console = err if lines_to == "-" else out
-    if as_json:
+    if as_json or table:
         size = f", {human(summary.bytes)}" if summary.sized else ""
         console.print(f"{summary.files:,} files{size} of {summary.entries:,} entries in "
                       f"{summary.elapsed_ms / 1000:.2f} s ({summary.entries_per_s:,.0f} entries/s), {summary.errors} errors", highlight=False)
     else:
         print_table(summary)
+    if headers:
+        console.print(f"headers: {summary.headers:,} read, {summary.header_errors:,} unreadable (header_error says why)"
+                      + (f"; the table: {output}" if table else ""), highlight=False)
     for f in summary.error_samples[:10]:
         err.print(f"[yellow]unreadable:[/] {f['path']}: {f['reason']}", highlight=False)
     if summary.errors > 10:

@@ -136,6 +136,6 @@ async fn list_prefix(client: Arc<AmazonS3>, prefix: String, delimiter: bool, sin
             None => break,
         }
     }
-    sink.write(&mut listed.tally.buf)?;
+    sink.write(&mut listed.tally)?;
     Ok(listed)
 }

@@ -3,8 +3,10 @@
 //! frontier of directories (prefixes) still to visit, never the listing.
 
 mod filter;
+mod header;
 mod list;
 mod page;
+mod table;
 mod walk;
 
 pub use page::{page, Object as ListedObject, Page, MAX_KEYS};
@@ -66,6 +68,13 @@ pub struct ScanOptions {
     /// it reads a directory in a few. Object listings carry sizes anyway.
     #[serde(default)]
     pub names_only: bool,
+    /// Read each kept file's first row as a CSV header (local trees): its fields, delimiter,
+    /// or why it could not be read, in each entry.
+    #[serde(default)]
+    pub headers: bool,
+    /// The headers' delimiter; none: sniffed from each header row (`,` `;` tab `|`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
 }
 
 /// What a stat (or a listing) says about one file.
@@ -113,6 +122,9 @@ pub struct Summary {
     pub errors: u64,
     pub error_samples: Vec<ScanFailure>,
     pub by_extension: Vec<ExtensionCount>,
+    /// With `headers`: header rows read, and files whose header could not be (each says why).
+    pub headers: u64,
+    pub header_errors: u64,
     pub elapsed_ms: u64,
     pub entries_per_s: f64,
 }
@@ -154,18 +166,34 @@ pub(crate) struct Sink {
     prefix: String,
     /// `"path"` for local files, `"key"` for objects.
     field: &'static str,
-    out: Option<Mutex<Box<dyn Write + Send>>>,
+    out: Option<Output>,
+    /// `Some(delimiter)` when each kept file's header is read (`Some(None)`: sniffed).
+    headers: Option<Option<u8>>,
+}
+
+/// Where kept entries go: JSON lines, or a Parquet table (`.parquet`).
+enum Output {
+    Lines(Mutex<Box<dyn Write + Send>>),
+    Table(Mutex<Option<Box<table::TableOut>>>),
 }
 
 impl Sink {
-    fn write(&self, buf: &mut Vec<u8>) -> Result<()> {
-        if let Some(out) = &self.out {
-            if !buf.is_empty() {
+    /// Hand in a worker's pending lines or rows (at a chunk's end, and when it is done).
+    fn write(&self, tally: &mut Tally) -> Result<()> {
+        match &self.out {
+            Some(Output::Lines(out)) if !tally.buf.is_empty() => {
                 let mut out = out.lock().expect("scan output");
-                out.write_all(buf).map_err(|e| Error::storage("scan output", e))?;
+                out.write_all(&tally.buf).map_err(|e| Error::storage("scan output", e))?;
             }
+            Some(Output::Table(out)) if !tally.rows.is_empty() => {
+                if let Some(t) = out.lock().expect("scan output").as_mut() {
+                    t.write(&mut tally.rows)?;
+                }
+            }
+            _ => {}
         }
-        buf.clear();
+        tally.buf.clear();
+        tally.rows.clear();
         Ok(())
     }
 }
@@ -183,7 +211,12 @@ pub(crate) struct Tally {
     errors: u64,
     samples: Vec<ScanFailure>,
     extensions: HashMap<String, (u64, u64)>,
+    headers: u64,
+    header_errors: u64,
     buf: Vec<u8>,
+    rows: Vec<table::Row>,
+    /// Reused for each header read.
+    head: Vec<u8>,
 }
 
 impl Tally {
@@ -208,32 +241,62 @@ impl Tally {
                 *c = (c.0 + 1, c.1 + size);
             }
         }
-        if sink.out.is_some() {
-            self.line(sink, rel, stat);
-            if self.buf.len() >= CHUNK {
-                sink.write(&mut self.buf)?;
+        if sink.out.is_none() && sink.headers.is_none() {
+            return Ok(());
+        }
+        let mut full = String::with_capacity(sink.prefix.len() + rel.len());
+        full.push_str(&sink.prefix);
+        full.push_str(rel);
+        let header = sink.headers.map(|delimiter| header::read_file(std::path::Path::new(&full), delimiter, &mut self.head));
+        match &header {
+            Some(Ok(_)) => self.headers += 1,
+            Some(Err(_)) => self.header_errors += 1,
+            None => {}
+        }
+        match &sink.out {
+            Some(Output::Lines(_)) => {
+                self.line(sink, &full, stat, header.as_ref());
+                if self.buf.len() >= CHUNK {
+                    sink.write(self)?;
+                }
             }
+            Some(Output::Table(_)) => {
+                self.rows.push(table::Row { path: full, stat, header });
+                if self.rows.len() >= table::BATCH {
+                    sink.write(self)?;
+                }
+            }
+            None => {}
         }
         Ok(())
     }
 
-    fn line(&mut self, sink: &Sink, rel: &str, stat: Option<Stat>) {
+    fn line(&mut self, sink: &Sink, full: &str, stat: Option<Stat>, header: Option<&std::result::Result<header::Header, String>>) {
         let b = &mut self.buf;
         b.extend_from_slice(b"{\"");
         b.extend_from_slice(sink.field.as_bytes());
         b.extend_from_slice(b"\":");
-        let mut full = String::with_capacity(sink.prefix.len() + rel.len());
-        full.push_str(&sink.prefix);
-        full.push_str(rel);
-        serde_json::to_writer(&mut *b, &full).expect("a string serialises");
-        let Some(Stat { size, modified_ms }) = stat else {
-            b.extend_from_slice(b"}\n");
-            return;
-        };
-        let modified = chrono::DateTime::from_timestamp_millis(modified_ms)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default();
-        let _ = write!(b, ",\"size\":{size},\"modified\":\"{modified}\"}}\n");
+        serde_json::to_writer(&mut *b, full).expect("a string serialises");
+        if let Some(Stat { size, modified_ms }) = stat {
+            let modified = chrono::DateTime::from_timestamp_millis(modified_ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default();
+            let _ = write!(b, ",\"size\":{size},\"modified\":\"{modified}\"");
+        }
+        match header {
+            Some(Ok(h)) => {
+                b.extend_from_slice(b",\"header\":");
+                serde_json::to_writer(&mut *b, &h.fields).expect("strings serialise");
+                b.extend_from_slice(b",\"delimiter\":");
+                serde_json::to_writer(&mut *b, &(h.delimiter as char)).expect("a char serialises");
+            }
+            Some(Err(why)) => {
+                b.extend_from_slice(b",\"header_error\":");
+                serde_json::to_writer(&mut *b, why).expect("a string serialises");
+            }
+            None => {}
+        }
+        b.extend_from_slice(b"}\n");
     }
 
     fn error(&mut self, path: impl Into<String>, reason: impl std::fmt::Display) {
@@ -252,6 +315,8 @@ impl Tally {
         self.symlinks += other.symlinks;
         self.others += other.others;
         self.errors += other.errors;
+        self.headers += other.headers;
+        self.header_errors += other.header_errors;
         let room = ERROR_SAMPLES.saturating_sub(self.samples.len());
         self.samples.extend(other.samples.into_iter().take(room));
         for (ext, (n, b)) in other.extensions {
@@ -282,6 +347,8 @@ impl Tally {
             errors: self.errors,
             error_samples: self.samples,
             by_extension,
+            headers: self.headers,
+            header_errors: self.header_errors,
             elapsed_ms: elapsed.as_millis() as u64,
             entries_per_s: self.entries as f64 / elapsed.as_secs_f64().max(1e-9),
         }
@@ -303,18 +370,21 @@ fn extension(name: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn open_output(output: Option<&str>) -> Result<Option<Mutex<Box<dyn Write + Send>>>> {
+fn open_output(output: Option<&str>, field: &str, headers: bool) -> Result<Option<Output>> {
     let out: Box<dyn Write + Send> = match output {
         None => return Ok(None),
+        Some(path) if path.ends_with(".parquet") => {
+            return Ok(Some(Output::Table(Mutex::new(Some(Box::new(table::TableOut::create(path, field, headers)?))))))
+        }
         Some("-") => Box::new(BufWriter::with_capacity(CHUNK, io::stdout())),
         Some(path) => Box::new(BufWriter::with_capacity(CHUNK, File::create(path).map_err(|e| Error::storage(path, e))?)),
     };
-    Ok(Some(Mutex::new(out)))
+    Ok(Some(Output::Lines(Mutex::new(out))))
 }
 
 /// Scan `root` — a local path, `file://…` or `s3://bucket/prefix` — with `options` (JSON,
 /// see [`ScanOptions`]). Kept entries are written as JSON lines to `output` (a file path, or
-/// `-` for stdout) when given. Unreadable directories are counted and sampled in the
+/// `-` for stdout) when given, or as a Parquet table to a path ending in `.parquet`. Unreadable directories are counted and sampled in the
 /// summary, not fatal; a root that does not exist is `Error::NotFound`. Symlinks are
 /// counted, never followed. Blocks the calling thread; `cancel` stops it from another.
 pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&str>, cancel: Option<Arc<Cancel>>) -> Result<Summary> {
@@ -323,12 +393,21 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
     let filter = Filter::new(&options)?;
     let started = Instant::now();
     let local = !root.starts_with("s3://");
+    if options.headers && !local {
+        return Err(Error::bad_option("headers", root, "header rows are read from local files only; list the prefix, or copy it down first"));
+    }
+    let headers = match options.delimiter {
+        Some(d) if !d.is_ascii() || d == '"' || d == '\n' || d == '\r' => {
+            return Err(Error::bad_option("delimiter", d.to_string(), "one ASCII character other than a quote or a line break"))
+        }
+        d => options.headers.then_some(d.map(|c| c as u8)),
+    };
     let tally = if let Some(rest) = root.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_end_matches('/');
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
         let client = crate::storage::s3_client(root, bucket, storage)?;
-        let sink = Arc::new(Sink { cancel, filter, prefix: prefix.clone(), field: "key", out: open_output(output)? });
+        let sink = Arc::new(Sink { cancel, filter, prefix: prefix.clone(), field: "key", out: open_output(output, "key", false)?, headers: None });
         let tally = list::list(root, client, prefix, sink.clone(), options.concurrency.max(1))?;
         flush(&sink)?;
         tally
@@ -339,7 +418,7 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
         let path = root.strip_prefix("file://").unwrap_or(root);
         let shown = path.trim_end_matches('/');
         let prefix = if shown.is_empty() { "/".to_string() } else { format!("{shown}/") };
-        let sink = Sink { cancel, filter, prefix, field: "path", out: open_output(output)? };
+        let sink = Sink { cancel, filter, prefix, field: "path", out: open_output(output, "path", options.headers)?, headers };
         let tally = walk::walk(std::path::Path::new(path), &sink, options.threads.max(1), !options.names_only)?;
         flush(&sink)?;
         tally
@@ -349,10 +428,11 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
 
 /// Flush the shared output once every worker has handed in its last chunk.
 fn flush(sink: &Sink) -> Result<()> {
-    if let Some(out) = &sink.out {
-        out.lock().expect("scan output").flush().map_err(|e| Error::storage("scan output", e))?;
+    match &sink.out {
+        Some(Output::Lines(out)) => out.lock().expect("scan output").flush().map_err(|e| Error::storage("scan output", e)),
+        Some(Output::Table(out)) => out.lock().expect("scan output").take().map_or(Ok(()), |t| t.finish()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -205,7 +205,7 @@ fn wide_tree_on_many_threads_counts_each_file_once() {
 #[test]
 fn extensions_beyond_the_cap_are_pooled() {
     let mut t = Tally::default();
-    let sink = Sink { cancel: Default::default(), filter: Filter::new(&ScanOptions::default()).unwrap(), prefix: String::new(), field: "path", out: None };
+    let sink = Sink { cancel: Default::default(), filter: Filter::new(&ScanOptions::default()).unwrap(), prefix: String::new(), field: "path", out: None, headers: None };
     for i in 0..EXTENSIONS + 5 {
         t.file(&sink, &format!("f.e{i}"), Some(Stat { size: 1, modified_ms: 0 })).unwrap();
     }
@@ -243,4 +243,58 @@ fn folders_no_glob_can_reach_are_not_entered() {
     assert_eq!((s.files, s.errors), (2, 0));
     let all = scan_local(dir.path(), r#"{"globs": ["x/**/*.json", "*.csv"]}"#, None);
     assert!(all.errors >= 1, "a glob without '/' reaches every folder");
+}
+
+fn csv_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("eu/2024")).unwrap();
+    fs::write(root.join("eu/2024/a.csv"), "id,name,amount\n1,x,2\n").unwrap();
+    fs::write(root.join("eu/b.csv"), "\u{feff}id;\"full name\";city\r\n").unwrap();
+    fs::write(root.join("empty.csv"), "").unwrap();
+    fs::write(root.join("notes.txt"), "not a csv").unwrap();
+    dir
+}
+
+#[test]
+fn headers_ride_along_in_json_lines_and_in_a_parquet_table() {
+    let dir = csv_tree();
+    let out = dir.path().join("headers.jsonl");
+    let s = scan_local(dir.path(), r#"{"globs":["**/*.csv"],"headers":true}"#, Some(out.to_str().unwrap()));
+    assert_eq!((s.files, s.headers, s.header_errors), (3, 2, 1));
+    let mut got: Vec<(String, serde_json::Value, serde_json::Value)> = lines(&out)
+        .into_iter()
+        .map(|l| (l["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string(), l["header"].clone(), l["header_error"].clone()))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got[0].0, "a.csv");
+    assert_eq!(got[0].1, serde_json::json!(["id", "name", "amount"]));
+    assert_eq!((got[1].0.as_str(), got[1].1.clone()), ("b.csv", serde_json::json!(["id", "full name", "city"])));
+    assert_eq!((got[2].0.as_str(), got[2].2.as_str()), ("empty.csv", Some("empty: no header row")));
+
+    let table = dir.path().join("headers.parquet");
+    let s = scan_local(dir.path(), r#"{"globs":["**/*.csv"],"headers":true,"names_only":true}"#, Some(table.to_str().unwrap()));
+    assert_eq!(s.headers, 2);
+    let file = fs::File::open(&table).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let names: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!((rows, names), (3, vec!["path", "size", "modified", "header", "delimiter", "header_error"].into_iter().map(String::from).collect()));
+    let fmt = arrow::util::display::FormatOptions::default();
+    let cell = |col: usize, row: usize| {
+        arrow::util::display::ArrayFormatter::try_new(batches[0].column(col).as_ref(), &fmt).unwrap().value(row).to_string()
+    };
+    let rows: Vec<String> = (0..3).map(|r| format!("{} {} {}", cell(3, r), cell(4, r), cell(5, r))).collect();
+    assert!(rows.contains(&"[id, full name, city] ; ".to_string()), "{rows:?}");
+    assert!(rows.contains(&"  empty: no header row".to_string()), "{rows:?}");
+}
+
+#[test]
+fn headers_are_for_local_files_and_a_sane_delimiter() {
+    let e = scan("s3://bucket/prefix", r#"{"headers":true}"#, &Options::new(), None, None).unwrap_err();
+    assert!(e.to_string().contains("local files only"), "{e}");
+    let dir = csv_tree();
+    let e = scan(dir.path().to_str().unwrap(), r#"{"headers":true,"delimiter":"\""}"#, &Options::new(), None, None).unwrap_err();
+    assert!(e.to_string().contains("delimiter"), "{e}");
 }

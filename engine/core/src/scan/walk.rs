@@ -114,7 +114,7 @@ fn worker(queue: &Queue, sink: &Sink, stat: bool) -> Result<Tally> {
             queue.done(false);
         }
     }
-    sink.write(&mut tally.buf)?;
+    sink.write(&mut tally)?;
     Ok(tally)
 }
 

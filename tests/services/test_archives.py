@@ -1,8 +1,9 @@
 """Archives on the real services: a ZIP or tar.gz uploaded to MinIO becomes one object per
 member under the output prefix, with the Content-Type its name implies, and a manifest written
 last; the API and the completion event list every member by key; members land as new objects,
-so a pipeline bound to the output prefix picks them up in turn (unzip → gzip here, the shape of
-"extract them and make thumbnails"). A zip-slip archive and a zip bomb fail with the error
+so a pipeline bound to the output prefix picks them up in turn: the seed story "upload a ZIP of
+images, extract them and make thumbnails in S3" (unzip → thumbnail, turned upright by EXIF), and
+unzip → gzip for the logs beside them. A zip-slip archive and a zip bomb fail with the error
 naming the member or the cap, are not retried, and leave nothing under the prefix."""
 
 from __future__ import annotations
@@ -33,12 +34,29 @@ pipelines:
   - name: gz
     steps: [gzip]
     output: {OUT}/gz/{{key}}.gz
+  - name: thumbs
+    steps: [{{thumbnail: {{size: 64}}}}]
+    output: {OUT}/thumbs/{{key}}
 bindings:
   - {{bucket: {IN}, prefix: team/zips/, suffix: .zip, pipeline: unzip}}
   - {{bucket: {IN}, prefix: team/tars/, pipeline: untar}}
   - {{bucket: {OUT}, prefix: unzipped/, suffix: .log, pipeline: gz}}
+  - {{bucket: {OUT}, prefix: unzipped/, suffix: .jpg, pipeline: thumbs}}
 """
 MEMBERS = 300
+PHOTOS = 6
+
+
+def photo(i: int) -> bytes:
+    """A 640×480 JPEG whose EXIF says: turn 90° clockwise to view (orientation 6)."""
+    from PIL import Image
+
+    img = Image.new("RGB", (640, 480), (20 * i, 120, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, exif=exif)
+    return buf.getvalue()
 
 
 class Archives(Procs):
@@ -82,7 +100,8 @@ def listed(prefix: str) -> dict[str, dict]:
 
 
 def test_a_zip_becomes_its_members_a_manifest_and_the_next_pipelines_jobs(arc: Archives) -> None:
-    members = {f"shoot/day{i % 3}/img{i:04d}.jpg": hashlib.sha256(str(i).encode()).digest() * 40 for i in range(MEMBERS)}
+    members = {f"raw/day{i % 3}/frame{i:04d}.bin": hashlib.sha256(str(i).encode()).digest() * 40 for i in range(MEMBERS - PHOTOS)}
+    members.update({f"shoot/day1/img{i:04d}.jpg": photo(i) for i in range(PHOTOS)})
     members["notes/camera.log"] = b"ISO 200\nERROR lens cap\n"
     s3_client().put_object(Bucket=IN, Key="team/zips/photos.zip", Body=zip_bytes(members))
 
@@ -93,6 +112,7 @@ def test_a_zip_becomes_its_members_a_manifest_and_the_next_pipelines_jobs(arc: A
     one = by_key["unzipped/photos/shoot/day1/img0004.jpg"]
     assert (one["size"], one["sha256"], one["content_type"]) == (len(members["shoot/day1/img0004.jpg"]),
                                                                    hashlib.sha256(members["shoot/day1/img0004.jpg"]).hexdigest(), "image/jpeg")
+    assert by_key["unzipped/photos/raw/day0/frame0000.bin"]["content_type"] == "application/octet-stream"
     assert job["manifest"]["key"] == "unzipped/photos/.pravah-manifest.json"
 
     stored = listed("unzipped/photos/")
@@ -112,7 +132,17 @@ def test_a_zip_becomes_its_members_a_manifest_and_the_next_pipelines_jobs(arc: A
     assert data["outputs_total"] == MEMBERS + 1 and len(data["outputs"]) == MEMBERS + 1
     assert data["manifest"]["key"] == "unzipped/photos/.pravah-manifest.json"
 
-    # The .log member is a new object under a bound prefix: it is gzipped by the next pipeline.
+    # Members are new objects under bound prefixes: each photo gets its thumbnail, upright and
+    # within 64×64 (640×480 turned is 480×640: 48×64), the log is gzipped.
+    from PIL import Image
+
+    for i in range(PHOTOS):
+        key = f"unzipped/photos/shoot/day1/img{i:04d}.jpg"
+        thumb = arc.job(OUT, key)
+        assert thumb["status"] == "SUCCEEDED", thumb["error"]
+        assert thumb["outputs"][0]["key"] == f"thumbs/{key}" and thumb["outputs"][0]["content_type"] == "image/jpeg"
+        small = Image.open(io.BytesIO(s3.get_object(Bucket=OUT, Key=f"thumbs/{key}")["Body"].read()))
+        assert (small.format, small.size) == ("JPEG", (48, 64))
     gz = arc.job(OUT, "unzipped/photos/notes/camera.log")
     assert gz["status"] == "SUCCEEDED", gz["error"]
     out = s3.get_object(Bucket=OUT, Key="gz/unzipped/photos/notes/camera.log.gz")

@@ -10,6 +10,7 @@ pub mod expr;
 pub mod fuzzing;
 mod jsonl;
 mod ops;
+mod picture;
 pub mod plan;
 mod read;
 mod rejects;

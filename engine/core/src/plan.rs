@@ -54,6 +54,8 @@ pub enum Step {
     Sha256 {},
     Unzip(Unpack),
     Untar(Unpack),
+    Thumbnail(Thumbnail),
+    Exif {},
 }
 
 fn yes() -> bool {
@@ -376,6 +378,43 @@ pub struct Unpack {
     pub max_ratio: f64,
 }
 
+fn thumb_size() -> u32 {
+    1024
+}
+fn quality() -> u8 {
+    85
+}
+fn max_pixels() -> u64 {
+    100_000_000
+}
+
+/// A smaller copy of an image: fit within `size`×`size`, aspect ratio kept, never enlarged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thumbnail {
+    #[serde(default = "thumb_size")]
+    pub size: u32,
+    #[serde(default)]
+    pub format: ImageFormatOut,
+    /// JPEG quality, 1–100 (WebP is written lossless, PNG is lossless).
+    #[serde(default = "quality")]
+    pub quality: u8,
+    /// Largest image decoded (width × height), checked from its header before any pixel is.
+    #[serde(default = "max_pixels")]
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFormatOut {
+    /// PNG stays PNG, WebP stays WebP, everything else becomes JPEG.
+    #[default]
+    Same,
+    Jpeg,
+    Png,
+    Webp,
+}
+
 /// A byte count written as a number or with a unit ("100MB", "1.5GiB"), as the pipeline's limits are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bytes(pub u64);
@@ -425,6 +464,8 @@ pub enum Kind {
     Bytes,
     /// An archive in, one output per member out: the step stands alone.
     Unpack,
+    /// A whole image in, one object out (thumbnail, exif): the step stands alone.
+    Image,
 }
 
 impl Step {
@@ -451,6 +492,8 @@ impl Step {
             Step::Sha256 {} => "sha256",
             Step::Unzip(_) => "unzip",
             Step::Untar(_) => "untar",
+            Step::Thumbnail(_) => "thumbnail",
+            Step::Exif {} => "exif",
         }
     }
 
@@ -469,6 +512,7 @@ impl Step {
             Step::Gzip(_) | Step::Zstd(_) => Kind::Compress,
             Step::Decompress {} | Step::Sha256 {} => Kind::Bytes,
             Step::Unzip(_) | Step::Untar(_) => Kind::Unpack,
+            Step::Thumbnail(_) | Step::Exif {} => Kind::Image,
         }
     }
 }
@@ -522,6 +566,14 @@ impl Plan {
                         }
                     }
                 }
+                Kind::Image if steps.len() > 1 => return bad("stands alone: it reads a whole image and writes one object"),
+                Kind::Image => {
+                    if let Step::Thumbnail(t) = step {
+                        if t.size == 0 || !(1..=100).contains(&t.quality) {
+                            return bad(&format!("size must be at least 1 and quality 1–100, got size {} and quality {}", t.size, t.quality));
+                        }
+                    }
+                }
                 Kind::Bytes if steps.len() > 2 || (i == 1 && !matches!(step, Step::Decompress {})) => {
                     return bad("stands alone (only gzip or zstd may follow decompress)")
                 }
@@ -545,7 +597,12 @@ impl Plan {
     pub fn decompresses_input(&self) -> bool {
         !matches!(
             self.steps.first(),
-            None | Some(Step::Gzip(_)) | Some(Step::Zstd(_)) | Some(Step::Sha256 {}) | Some(Step::Unzip(_))
+            None | Some(Step::Gzip(_))
+                | Some(Step::Zstd(_))
+                | Some(Step::Sha256 {})
+                | Some(Step::Unzip(_))
+                | Some(Step::Thumbnail(_))
+                | Some(Step::Exif {})
         )
     }
 }

@@ -129,6 +129,7 @@ fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progres
     let (codec, written) = match plan.steps.first().map(Step::kind) {
         Some(Kind::TableSource) => run_table(&plan, src, dst, options, &mut mon, &mut extras)?,
         Some(Kind::Unpack) => run_unpack(&plan, src, dst, options, &mut mon, &mut extras)?,
+        Some(Kind::Image) => run_image(&plan, src, dst, &mut mon)?,
         Some(Kind::Lines | Kind::Summary) => run_text(&plan, src, dst, &mut mon)?,
         _ => run_bytes(&plan, src, dst, &mut mon)?,
     };
@@ -352,6 +353,21 @@ fn run_unpack(plan: &Plan, src: Location, dst: Location, options: &Options, mon:
     extras.manifest = Some(done.manifest);
     extras.skipped = done.skipped;
     Ok((done.codec, done.members))
+}
+
+/// A whole image in, one object out (rows: the one image).
+fn run_image(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {
+    let uri = src.uri.clone();
+    let size = mon.progress.input_size;
+    let (_, input) = open_in(src, mon, false)?;
+    let bytes = crate::picture::read_all(input, &uri, size)?;
+    mon.progress.rows_in = 1;
+    mon.tick()?;
+    let body = crate::picture::run(&plan.steps[0], &bytes, &uri)?;
+    let mut out = ObjectWriter::create_typed(dst.clone())?;
+    out.write_all(&body).map_err(|e| Error::storage(&dst.uri, e))?;
+    mon.progress.rows_out = 1;
+    Ok((Codec::None, vec![out.finish()?]))
 }
 
 fn run_text(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Result<(Codec, Vec<Written>)> {

@@ -187,6 +187,7 @@ class Outcome:
     retryable: bool = False
     cancelled: bool = False
     handed_back: bool = False  # stopped unfinished because its worker is stopping: see hand_back
+    delete_input: bool = False  # the pipeline says so: the worker deletes the input once SUCCEEDED is recorded
 
 
 async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, backoff: timedelta) -> str:

@@ -27,6 +27,7 @@ PUBLISHED = Counter("pravah_events_published", "Completion events published by t
 RECONCILED = Counter("pravah_reconciled", "Jobs the reconcile sweep made for objects whose event never arrived", registry=REGISTRY)
 POOL_RECONCILES = Counter("pravah_pool_reconciles", "Reconciles of the worker pools on Kubernetes (the controller role), by result", ["result"],
                           registry=REGISTRY)
+INPUTS_DELETED = Counter("pravah_inputs_deleted", "Inputs deleted after their job succeeded (delete_input: true)", ["pipeline"], registry=REGISTRY)
 HANDED_BACK = Counter("pravah_jobs_handed_back", "Running jobs a stopping worker gave back unfinished", registry=REGISTRY)
 
 DATABASE = CollectorRegistry()

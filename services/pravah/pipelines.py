@@ -68,6 +68,8 @@ class Pipeline(BaseModel):
     steps: list[dict[str, Any]] = Field(min_length=1)
     output: str = Field(min_length=1, description="bucket/key template, e.g. outbox/{pipeline}/{stem}.parquet")
     retries: int = Field(2, ge=0, le=20)
+    delete_input: bool = Field(False, description="Delete the input once its job SUCCEEDED (outputs committed, outcome recorded), "
+                                                  "and only if it is still the version that was processed.")
     limits: Limits = Limits()
     runtime: Runtime = Runtime()
 

@@ -167,12 +167,28 @@ class Worker:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
             metrics.BYTES_OUT.labels(job.pipeline).inc(outcome.report.get("bytes_out", 0))
         status = await self._record(job.id, outcome)  # in the run span: the completion event continues it
+        if status == "SUCCEEDED" and outcome.delete_input:
+            await self._delete_input(job)
         report = outcome.report or {}
         span.set({"pravah.outcome": status.lower(), **{f"pravah.{k.replace('_', '.')}": report.get(k) for k in REPORTED}})
         if not outcome.succeeded:
             span.fail(outcome.error or status)
         log.info("job %s %s/%s → %s", job.id, job.bucket, job.key, status)
         return True
+
+    async def _delete_input(self, job: Job) -> None:
+        """`delete_input: true`: the outputs are committed and the outcome recorded, so the input
+        may go — if it is still the version processed. A failure leaves it in place (logged)."""
+        try:
+            gone = await anyio.to_thread.run_sync(self.store.delete_processed, job.bucket, job.key, job.etag, job.version_id)
+        except Exception:
+            log.warning("job %s: could not delete its input %s/%s; it stays", job.id, job.bucket, job.key, exc_info=True)
+            return
+        if gone:
+            metrics.INPUTS_DELETED.labels(job.pipeline).inc()
+            log.info("job %s: input %s/%s deleted (delete_input)", job.id, job.bucket, job.key)
+        else:
+            log.info("job %s: input %s/%s kept: it changed or went since the job read it", job.id, job.bucket, job.key)
 
     async def _hand_back(self, job: Job, seconds: float) -> bool:
         try:
@@ -245,7 +261,7 @@ class Worker:
             report = jobs.keyed(result["report"].as_dict(), self.store.uri(job.output_bucket, job.output_key), job.output_key)  # type: ignore[union-attr]
             if len(report["outputs"]) > limits.max_outputs:
                 return self._limit(job, "max_outputs", f"wrote {len(report['outputs'])} outputs, over limits.max_outputs ({limits.max_outputs})")
-            return jobs.Outcome(True, report=report)
+            return jobs.Outcome(True, report=report, delete_input=pipeline.delete_input)
         err = result["error"]
         if isinstance(err, engine.CancelledError) and cancel.is_set() and not lost.is_set():
             return jobs.Outcome(False, error="cancelled on request while running", cancelled=True)

@@ -66,6 +66,17 @@ class LocalStore:
             return None
         return ObjectInfo(st.st_size, local_etag(st), None, datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC))
 
+    def delete_processed(self, bucket: str, key: str, etag: str, version_id: str | None) -> bool:
+        """Delete the file a job processed, only while it is unchanged (same size and time)."""
+        p = self.path(bucket, key)
+        try:
+            if local_etag(p.stat()) != etag:
+                return False
+            p.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def _signer(self) -> Signer:
         if self.signer is None:
             raise StoreError("this local store signs no URLs (no signing key configured)")

@@ -71,6 +71,19 @@ class S3Store:
         return ObjectInfo(size=r["ContentLength"], etag=r["ETag"].strip('"'), version_id=r.get("VersionId"),
                           last_modified=r["LastModified"])
 
+    def delete_processed(self, bucket: str, key: str, etag: str, version_id: str | None) -> bool:
+        """Delete the object a job processed: that very version where the bucket keeps versions,
+        otherwise the key only while its ETag is still the one processed (a newer upload under the
+        same key stays; between the check and the delete there is a window of one request)."""
+        if version_id:
+            self.client.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+            return True
+        now = self.head(bucket, key)
+        if now is None or now.etag != etag:
+            return False
+        self.client.delete_object(Bucket=bucket, Key=key)
+        return True
+
     def presign_get(self, bucket: str, key: str, expires: int, filename: str | None = None) -> str:
         """A GET URL for one object; `expires` is capped by configuration."""
         expires = max(1, min(expires, self.cfg.presign_max_seconds))

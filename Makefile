@@ -8,7 +8,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/pravah/uv
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds kube k8s-dryrun stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard bench-dirty bench-scan bench-headers bench-backfill screenshots clean
+.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds kube k8s-dryrun stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard bench-dirty bench-scan bench-headers bench-images bench-backfill screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -91,6 +91,10 @@ bench-scan: setup ## B9: pravah scan next to fd, find and os.scandir on a cached
 
 bench-headers: setup ## B10: the header row of every CSV in a cached 200 k-file tree (pravah scan --headers) next to a Python loop, polars and duckdb
 	$(BIN)/python bench/headers.py --write bench/results-headers.md
+
+bench-images: setup ## Thumbnails/s next to Pillow and pyvips, unzip next to the unzip CLI and Python's zipfile
+	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench
+	$(BIN)/python bench/images.py --write bench/results-images.md
 
 bench-backfill: setup ## A MinIO prefix of 100 k objects into jobs in PostgreSQL (the backfill runner) next to boto3's listing alone
 	$(BIN)/python bench/backfill.py --objects 100000

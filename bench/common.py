@@ -17,6 +17,14 @@ from stack import free_port  # noqa: E402, F401  (the benchmarks take it from he
 PRAVAH = Path(sys.executable).parent / "pravah"
 
 
+def publish(lines: list[str], path: str | None) -> None:
+    """Print a results table, and write it to `path` (bench/results-*.md) when given."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if path:
+        Path(path).write_text(text)
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]

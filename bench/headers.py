@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from common import publish  # noqa: E402
 from scan import measure  # noqa: E402  (bench/scan.py)
 
 CACHE = Path.home() / ".cache" / "pravah" / "bench"
@@ -154,10 +155,7 @@ def main() -> None:
              "`python bench/headers.py " + " ".join(sys.argv[1:]) + "`; each tool walks the tree itself; files and header fields checked equal.", "",
              "| tree | tool | files | seconds | files/s | × best peer | peak RSS MB |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['tree']:,} | {r['tool']} | {r['files']:,} | {r['seconds']:.2f} | {r['files_per_s']:,.0f} | {r['ratio']:.2f} | {r['rss_mb']:.0f} |" for r in rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.write:
-        Path(a.write).write_text(text)
+    publish(lines, a.write)
 
 
 if __name__ == "__main__":

@@ -42,13 +42,14 @@ class Embedded:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.signer = bootstrap.signer(settings, generate_under=settings.home)
         self.store = LocalStore(settings.data_dir, staging=settings.home / "uploads", signer=self.signer,
-                                base_url=settings.api.base_url, presign_max_seconds=settings.s3.presign_max_seconds)
+                                base_url=settings.api.base_url, presign_max_seconds=settings.s3.presign_max_seconds,
+                                folders={b: p.resolve() for b, p in settings.folders.items()})
         for bucket in self.router.buckets | {p.output_bucket for p in self.doc.pipelines if "{" not in p.output_bucket}:
             self.store.bucket_path(bucket).mkdir(parents=True, exist_ok=True)
         migrate(settings.db_url)
         self.engine = make_engine(settings.db_url)
         self.sessions = sessions(self.engine)
-        self.watcher = Watcher(settings.data_dir, self.router.buckets, settings.watcher.settle_seconds)
+        self.watcher = Watcher(self.store.bucket_path, self.router.buckets, settings.watcher.settle_seconds)
         self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker)
         self.sink = JsonLinesSink(settings.events_path)
         self.stats = IngestStats()

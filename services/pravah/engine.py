@@ -156,7 +156,7 @@ def scan(
     JSON lines to `output` (a path, or "-" for stdout) by Rust, or as a Parquet table to a path
     ending in .parquet; only the summary comes back.
     `names_only` skips the stat of each local file (no sizes or times; a syscall less per file).
-    `headers` reads each kept local file's first row as a CSV header (fields, the `delimiter`
+    `headers` reads each kept file's (object's: a ranged GET) first row as a CSV header (fields, the `delimiter`
     given or sniffed, or why not) into its entry.
     Blocks; releases the GIL; NotFoundError for a missing root, OptionError for a bad glob."""
     options = {

@@ -195,6 +195,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy async URL; default is SQLite under home.")
     pipelines: Path = Field(Path("pipelines"), description="Pipeline YAML file, or a folder of them.")
     events_file: Path | None = Field(None, description="Where embedded mode appends completion events (JSON lines); default home/events.jsonl.")
+    folders: dict[str, Path] = Field({}, description='Embedded mode: buckets that are folders anywhere, {"bucket": "/path"} (JSON); they are '
+                                     "watched, backfilled and written like the buckets under home/data.")
     worker: WorkerSettings = WorkerSettings()
     watcher: WatcherSettings = WatcherSettings()
     api: ApiSettings = ApiSettings()
@@ -210,9 +212,19 @@ class Settings(BaseSettings):
     otel: OtelSettings = OtelSettings()
     tenants: list[Tenant] = Field([], description="Bootstrap tenants (JSON list), each with an API key: created or updated at start-up.")
 
+    @field_validator("folders")
+    @classmethod
+    def _folders_exist(cls, v: dict[str, Path]) -> dict[str, Path]:
+        for bucket, path in v.items():
+            if not bucket or "/" in bucket or bucket.startswith("."):
+                raise ValueError(f"{bucket!r} is not a bucket name (no '/', not starting with '.')")
+            if not path.is_dir():
+                raise ValueError(f"bucket {bucket!r}: {path} is not a folder")
+        return v
+
     @property
     def data_dir(self) -> Path:
-        """Local buckets live here, one folder each."""
+        """Local buckets live here, one folder each (but those `folders` places elsewhere)."""
         return self.home / "data"
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +14,9 @@ from pravah.storage.local import local_etag
 
 
 class Watcher:
-    def __init__(self, root: Path, buckets: set[str], settle_seconds: float):
-        self.root, self.buckets, self.settle = root, buckets, settle_seconds
+    def __init__(self, folder: Callable[[str], Path], buckets: set[str], settle_seconds: float):
+        """`folder(bucket)` is where a bucket's files are (the store's bucket_path)."""
+        self.folder, self.buckets, self.settle = folder, buckets, settle_seconds
         # key → (size, mtime_ns, first seen with that size/mtime at)
         self._pending: dict[tuple[str, str], tuple[int, int, float]] = {}
         self._emitted: set[tuple[str, str, int, int]] = set()
@@ -26,7 +27,7 @@ class Watcher:
         events = []
         seen: set[tuple[str, str]] = set()
         for bucket in sorted(self.buckets):
-            base = self.root / bucket
+            base = self.folder(bucket)
             for path, st in _walk(base):
                 key = path.relative_to(base).as_posix()
                 ident = (bucket, key)

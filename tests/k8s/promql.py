@@ -28,7 +28,7 @@ EXTERNAL = {
 COUNTED_BY = {
     "pravah_ingest_events": "ingest", "pravah_ingest_lag_messages": "ingest",
     "pravah_job_duration_seconds": "worker", "pravah_bytes_processed": "worker", "pravah_bytes_written": "worker",
-    "pravah_limit_exceeded": "worker", "pravah_jobs_handed_back": "worker",
+    "pravah_limit_exceeded": "worker", "pravah_jobs_handed_back": "worker", "pravah_inputs_deleted": "worker",
     "pravah_events_published": "relay",
     "pravah_pool_reconciles": "controller", "pravah_reconciled": "worker",
 }

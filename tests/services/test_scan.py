@@ -114,3 +114,35 @@ def test_cli_takes_the_store_from_settings(bucket: str, stack: dict[str, str]) -
     r = subprocess.run([str(PRAVAH), "scan", f"s3://no-such-bucket-{RUN}/x"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: s3://no-such-bucket-{RUN}/x: does not exist"
+
+
+def test_headers_of_every_csv_under_a_prefix_into_one_table(stack: dict[str, str], tmp_path: Path) -> None:
+    """The seed story on MinIO: the header row of each CSV under a prefix, one Parquet table;
+    each header is one small ranged GET (16 KiB), more only for a header longer than that."""
+    import pyarrow.parquet as pq
+
+    bucket = f"scan-headers-{RUN}"
+    s3 = s3_client()
+    s3.create_bucket(Bucket=bucket)
+    try:
+        wide = ",".join(f"column_number_{i}" for i in range(2000))  # ~34 KB: past the first block
+        bodies = {f"exports/r{i % 3}/f{i:04d}.csv": f"id{';' if i % 4 == 0 else ','}name_{i}\n1,2\n" for i in range(300)}
+        bodies["exports/wide.csv"] = wide + "\n1\n"
+        bodies["exports/empty.csv"] = ""
+        bodies["exports/readme.txt"] = "not a csv"
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1].encode()), bodies.items()))
+        out = tmp_path / "headers.parquet"
+        r = subprocess.run([str(PRAVAH), "scan", f"s3://{bucket}/exports", "--glob", "*.csv", "--headers", "-o", str(out)],
+                           env={**os.environ, **stack}, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "headers: 301 read, 1 unreadable" in r.stdout, r.stdout
+        t = pq.read_table(out).to_pydict()
+        rows = {k: (h, d, e) for k, h, d, e in zip(t["key"], t["header"], t["delimiter"], t["header_error"], strict=True)}
+        assert len(rows) == 302 and "exports/readme.txt" not in rows
+        assert rows["exports/r1/f0001.csv"] == (["id", "name_1"], ",", None)
+        assert rows["exports/r1/f0004.csv"] == (["id", "name_4"], ";", None)
+        assert rows["exports/wide.csv"][0] == wide.split(",")
+        assert rows["exports/empty.csv"] == (None, None, "empty: no header row")
+    finally:
+        drop_bucket(bucket)

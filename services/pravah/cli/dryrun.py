@@ -85,7 +85,7 @@ def _local(name: str, bucket: str, key: str, raw: dict[str, Any] | None, version
     from pravah.storage import LocalStore, S3Store, StoreError
 
     s = settings(pipelines=pipelines_path)
-    store = LocalStore(s.data_dir) if s.database_url is None else S3Store(s.s3)
+    store = LocalStore(s.data_dir, folders=s.folders) if s.database_url is None else S3Store(s.s3)
 
     async def go() -> DryRun:
         if raw is not None:

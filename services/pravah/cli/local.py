@@ -112,7 +112,8 @@ def up(
     except OpenModeNotLoopback as e:
         raise fail(str(e), 2) from None
     mode = "open (no accounts, loopback only)" if emb.api.open else "accounts"
-    out.print(f"pravah up: buckets under {s.data_dir}/ ({', '.join(sorted(emb.router.buckets))}), "
+    elsewhere = "".join(f", {b} → {p}" for b, p in sorted(s.folders.items()))
+    out.print(f"pravah up: buckets under {s.data_dir}/ ({', '.join(sorted(emb.router.buckets))}){elsewhere}, "
               f"events → {s.events_path}" + (f", API {s.api.base_url} ({mode})" if s.api.port else ""))
     if s.api.port:
         out.print(f"dashboard: {s.api.base_url}/ui/")

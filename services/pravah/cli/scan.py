@@ -67,7 +67,7 @@ def scan(
     newer_than: Annotated[str | None, typer.Option(help="Keep files modified since: 7d, 12h, 30min, 2w or a date.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Stream the kept entries as JSON lines (path or key, size, modified) instead of the table.")] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", help="With --json: write the lines to this file (default stdout). A path ending in .parquet: the entries as one Parquet table.")] = None,
-    headers: Annotated[bool, typer.Option("--headers", help="Local trees: read each kept file's first row as a CSV header (its fields, delimiter, or why not) into its entry.")] = False,
+    headers: Annotated[bool, typer.Option("--headers", help="Read each kept file's (object's) first row as a CSV header (its fields, delimiter, or why not) into its entry.")] = False,
     delimiter: Annotated[str | None, typer.Option(help="With --headers: the headers' delimiter (default: sniffed per file from , ; tab |).")] = None,
     names_only: Annotated[bool, typer.Option("--names-only", help="Local trees: no stat per file (about 3× faster here); counts and names, no bytes or times.")] = False,
     threads: Annotated[int, typer.Option(min=1, max=64, help="Threads walking a local tree.")] = 2,

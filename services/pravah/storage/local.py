@@ -44,16 +44,18 @@ class LocalStore:
     base_url: str = "http://127.0.0.1:8787"
     options: dict[str, str] = field(default_factory=dict)
     presign_max_seconds: int = 3600
+    # Buckets that are folders elsewhere (PRAVAH_FOLDERS); the others are root/<bucket>.
+    folders: dict[str, Path] = field(default_factory=dict)
 
     def uri(self, bucket: str, key: str) -> str:
-        return str((self.root / bucket / key).resolve())
+        return str((self.bucket_path(bucket) / key).resolve())
 
     def bucket_path(self, bucket: str) -> Path:
-        return self.root / bucket
+        return self.folders.get(bucket) or self.root / bucket
 
     def path(self, bucket: str, key: str) -> Path:
         """The file of bucket/key, refusing keys that would leave the bucket's folder."""
-        base = (self.root / bucket).resolve()
+        base = self.bucket_path(bucket).resolve()
         p = (base / key).resolve()
         if not bucket or "/" in bucket or bucket.startswith(".") or not p.is_relative_to(base) or p == base:
             raise StoreError(f"{bucket}/{key} is not a key inside bucket {bucket!r}")

@@ -4,6 +4,8 @@
 
 use std::fs::File;
 use std::io::Read;
+
+use object_store::ObjectStoreExt;
 use std::path::Path;
 
 /// The first read; most headers end well inside it.
@@ -11,6 +13,9 @@ const FIRST: usize = 16 << 10;
 /// A header row longer than this is not a header.
 const MAX: usize = 1 << 20;
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// A header read, or why it could not be.
+pub type HeaderRead = Result<Header, String>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -41,6 +46,26 @@ pub fn read_file(path: &Path, delimiter: Option<u8>, buf: &mut Vec<u8>) -> Resul
             return parse(buf, delimiter);
         }
         if want >= MAX {
+            return Err(format!("no end of the first row in its first {MAX} bytes"));
+        }
+        want *= 4;
+    }
+}
+
+/// The header of an object: its first block by a ranged GET, more (up to `MAX`) only when the
+/// first record runs on past it.
+pub async fn read_object(store: &dyn object_store::ObjectStore, path: &object_store::path::Path, size: u64, delimiter: Option<u8>) -> HeaderRead {
+    if size == 0 {
+        return parse(b"", delimiter);
+    }
+    let mut want = FIRST as u64;
+    loop {
+        let end = want.min(size);
+        let head = store.get_range(path, 0..end).await.map_err(|e| e.to_string())?;
+        if end == size || record_end(&head).is_some() {
+            return parse(&head, delimiter);
+        }
+        if want >= MAX as u64 {
             return Err(format!("no end of the first row in its first {MAX} bytes"));
         }
         want *= 4;

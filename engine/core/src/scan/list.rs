@@ -10,13 +10,15 @@ use futures::StreamExt;
 use object_store::aws::AmazonS3;
 use object_store::list::{PaginatedListOptions, PaginatedListStore};
 
-use super::{Sink, Stat, Tally};
+use super::{header, Sink, Stat, Tally};
 use crate::error::{Error, Result};
 use crate::storage::runtime;
 
 /// Delimiter levels explored to find enough sub-prefixes to list in parallel.
 const MAX_DEPTH: usize = 3;
 const PAGE: usize = 1000;
+/// Header reads in flight per listing (with `headers`): each is one small ranged GET.
+const HEADER_READS: usize = 16;
 
 /// What one prefix gave: its tally, the sub-prefixes found (delimiter listings only), and
 /// the error of its first page when that failed (nothing was listed then).
@@ -126,10 +128,46 @@ async fn list_prefix(client: Arc<AmazonS3>, prefix: String, delimiter: bool, sin
                 listed.prefixes.push(format!("{p}/"));
             }
         }
-        for o in page.result.objects {
-            let key = o.location.as_ref();
-            let rel = key.strip_prefix(sink.prefix.as_str()).unwrap_or(key);
-            listed.tally.file(&sink, rel, Some(Stat { size: o.size, modified_ms: o.last_modified.timestamp_millis() }))?;
+        let Some(delimiter) = sink.headers else {
+            for o in page.result.objects {
+                let key = o.location.as_ref();
+                let rel = key.strip_prefix(sink.prefix.as_str()).unwrap_or(key);
+                listed.tally.file(&sink, rel, Some(Stat { size: o.size, modified_ms: o.last_modified.timestamp_millis() }))?;
+            }
+            match page.page_token {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+            continue;
+        };
+        // With headers: the page's kept objects' first blocks, HEADER_READS at a time, in order.
+        let items: Vec<(String, Stat, Option<object_store::path::Path>)> = page
+            .result
+            .objects
+            .into_iter()
+            .map(|o| {
+                let key = o.location.as_ref();
+                let rel = key.strip_prefix(sink.prefix.as_str()).unwrap_or(key).to_string();
+                let stat = Stat { size: o.size, modified_ms: o.last_modified.timestamp_millis() };
+                let keep = sink.filter.keeps(&rel, Some(stat));
+                (rel, stat, keep.then_some(o.location))
+            })
+            .collect();
+        let reads: Vec<_> = futures::stream::iter(items.into_iter().map(|(rel, stat, path)| {
+            let client = client.clone();
+            async move {
+                let read = match path {
+                    Some(path) => Some(header::read_object(client.as_ref(), &path, stat.size, delimiter).await),
+                    None => None,
+                };
+                (rel, stat, read)
+            }
+        }))
+        .buffered(HEADER_READS)
+        .collect()
+        .await;
+        for (rel, stat, read) in reads {
+            listed.tally.file_read(&sink, &rel, Some(stat), read)?;
         }
         match page.page_token {
             Some(t) => token = Some(t),

@@ -223,6 +223,12 @@ impl Tally {
     /// One file (object) seen: filtered, counted, and written when kept. `stat` is None in a
     /// names-only walk.
     fn file(&mut self, sink: &Sink, rel: &str, stat: Option<Stat>) -> Result<()> {
+        self.file_read(sink, rel, stat, None)
+    }
+
+    /// `file`, with the header already read (an object's, fetched beside the listing); None
+    /// reads a local file's header here when the scan asks for headers.
+    fn file_read(&mut self, sink: &Sink, rel: &str, stat: Option<Stat>, read: Option<header::HeaderRead>) -> Result<()> {
         self.entries += 1;
         if !sink.filter.keeps(rel, stat) {
             self.skipped += 1;
@@ -247,7 +253,11 @@ impl Tally {
         let mut full = String::with_capacity(sink.prefix.len() + rel.len());
         full.push_str(&sink.prefix);
         full.push_str(rel);
-        let header = sink.headers.map(|delimiter| header::read_file(std::path::Path::new(&full), delimiter, &mut self.head));
+        let header = match (read, sink.headers) {
+            (Some(read), _) => Some(read),
+            (None, Some(delimiter)) => Some(header::read_file(std::path::Path::new(&full), delimiter, &mut self.head)),
+            (None, None) => None,
+        };
         match &header {
             Some(Ok(_)) => self.headers += 1,
             Some(Err(_)) => self.header_errors += 1,
@@ -393,9 +403,6 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
     let filter = Filter::new(&options)?;
     let started = Instant::now();
     let local = !root.starts_with("s3://");
-    if options.headers && !local {
-        return Err(Error::bad_option("headers", root, "header rows are read from local files only; list the prefix, or copy it down first"));
-    }
     let headers = match options.delimiter {
         Some(d) if !d.is_ascii() || d == '"' || d == '\n' || d == '\r' => {
             return Err(Error::bad_option("delimiter", d.to_string(), "one ASCII character other than a quote or a line break"))
@@ -407,7 +414,7 @@ pub fn scan(root: &str, options_json: &str, storage: &Options, output: Option<&s
         let prefix = prefix.trim_end_matches('/');
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
         let client = crate::storage::s3_client(root, bucket, storage)?;
-        let sink = Arc::new(Sink { cancel, filter, prefix: prefix.clone(), field: "key", out: open_output(output, "key", false)?, headers: None });
+        let sink = Arc::new(Sink { cancel, filter, prefix: prefix.clone(), field: "key", out: open_output(output, "key", options.headers)?, headers });
         let tally = list::list(root, client, prefix, sink.clone(), options.concurrency.max(1))?;
         flush(&sink)?;
         tally

@@ -358,7 +358,7 @@ fn max_total_bytes() -> Bytes {
     Bytes(10 << 30)
 }
 fn max_ratio() -> f64 {
-    200.0
+    1000.0
 }
 
 /// An archive opened into one object per member under the output prefix. The caps stop zip

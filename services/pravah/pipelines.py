@@ -248,8 +248,9 @@ def _static_prefix(template: str) -> str:
     return template.split("{", 1)[0]
 
 
-def _could_loop(p: Pipeline, b: Binding, input_buckets: set[str]) -> bool:
-    """Could an output of `p` land where `b` watches, triggering the pipeline again?"""
+def _lands_under(p: Pipeline, b: Binding, input_buckets: set[str]) -> bool:
+    """Could an output of `p` land where `b` watches (and start b's pipeline)? An unpacking
+    pipeline's outputs are any names under its output prefix."""
     bucket, _, key_tmpl = p.output.partition("/")
     if bucket == "{bucket}":
         if b.bucket not in input_buckets:
@@ -260,6 +261,8 @@ def _could_loop(p: Pipeline, b: Binding, input_buckets: set[str]) -> bool:
     if not (static.startswith(b.prefix) or b.prefix.startswith(static)):
         return False
     tail = key_tmpl.rsplit("}", 1)[-1] if "}" in key_tmpl else key_tmpl
+    if p.steps[0].get("op") in UNPACK:
+        tail = ""  # a member may have any name
     if b.suffix is not None and not (tail.endswith(b.suffix) or b.suffix.endswith(tail)):
         return False
     return True
@@ -339,14 +342,34 @@ def _check_semantics(pipelines: list[tuple[int, Pipeline]], bindings: list[tuple
         if ident in seen:
             c.add(("bindings", k), f"ambiguous: bindings[{seen[ident]}] watches the same bucket, prefix and suffix")
         seen.setdefault(ident, k)
-    for i, p in pipelines:
+    # Outputs feed bindings: p → the pipeline of every binding p's output can land under. A chain
+    # (unzip → thumbnail) is fine; a cycle back to p would run for ever.
+    feeds: dict[str, list[tuple[int, Binding]]] = {}
+    for _, p in pipelines:
         inputs = {b.bucket for _, b in bindings if b.pipeline == p.name}
-        for k, b in bindings:
-            if _could_loop(p, b, inputs):
+        feeds[p.name] = [(k, b) for k, b in bindings if _lands_under(p, b, inputs)]
+    for i, p in pipelines:
+        for k, b in feeds[p.name]:
+            if b.pipeline == p.name or _reaches(feeds, b.pipeline, p.name):
+                via = "" if b.pipeline == p.name else f", whose pipeline {b.pipeline!r} leads back here"
                 c.add(
                     ("pipelines", i, "output"),
-                    f"output {p.output!r} can land under bindings[{k}] ({b.bucket}/{b.prefix}…): it would trigger itself forever",
+                    f"output {p.output!r} can land under bindings[{k}] ({b.bucket}/{b.prefix}…){via}: it would trigger itself forever",
                 )
+                break
+
+
+def _reaches(feeds: dict[str, list[tuple[int, Binding]]], start: str, goal: str) -> bool:
+    """Whether the outputs of `start`, followed through the bindings, can start `goal`."""
+    seen, todo = {start}, [start]
+    while todo:
+        for _, b in feeds.get(todo.pop(), []):
+            if b.pipeline == goal:
+                return True
+            if b.pipeline not in seen:
+                seen.add(b.pipeline)
+                todo.append(b.pipeline)
+    return False
 
 
 def _check_pools(pipelines: list[tuple[int, Pipeline]], c: _Collector) -> None:

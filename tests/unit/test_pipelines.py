@@ -1,6 +1,7 @@
 """The pipeline language: every mistake reported, with file, line and field path."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,12 @@ def problems(tmp_path, text):
     with pytest.raises(pipelines.InvalidPipelines) as e:
         pipelines.load(f)
     return e.value.problems
+
+
+def test_the_seed_stories_validate():
+    doc = pipelines.load(Path(__file__).resolve().parents[2] / "docs" / "seed-stories.yaml")
+    assert {p.name for p in doc.pipelines} == {"csv-to-parquet", "compress-logs", "unzip-photos", "thumbnails"}
+    assert doc.pipeline("compress-logs").delete_input and doc.pipeline("unzip-photos").limits.max_outputs == 100_000
 
 
 def test_examples_validate():
@@ -166,3 +173,35 @@ def test_render_output():
     assert (bucket, key) == ("outbox", "p/a/b/file-2024-05-01.csv.gz")
     with pytest.raises(OutputKeyError):
         render_output(pipelines.Pipeline(name="p", steps=[{"op": "sha256"}], output="outbox/{dir}"), ev("../x"), "j", datetime.now(UTC))
+
+
+def test_a_chain_is_fine_and_a_cycle_through_another_pipeline_is_a_loop(tmp_path):
+    chain = """
+        pipelines:
+          - { name: unzip, steps: [unzip], output: "photos/{stem}/" }
+          - { name: thumbs, steps: [thumbnail], output: "thumbs/{key}" }
+        bindings:
+          - { bucket: inbox, suffix: .zip, pipeline: unzip }
+          - { bucket: photos, suffix: .jpg, pipeline: thumbs }
+        """
+    f = tmp_path / "chain.yaml"
+    f.write_text(textwrap.dedent(chain))
+    assert [p.name for p in pipelines.load(f).pipelines] == ["unzip", "thumbs"]
+    cycle = """
+        pipelines:
+          - { name: unzip, steps: [unzip], output: "photos/{stem}/" }
+          - { name: rezip, steps: [gzip], output: "inbox/{key}.zip" }
+        bindings:
+          - { bucket: inbox, suffix: .zip, pipeline: unzip }
+          - { bucket: photos, suffix: .jpg, pipeline: rezip }
+        """
+    found = problems(tmp_path, cycle)
+    assert any("whose pipeline 'rezip' leads back here" in p.message and "trigger itself forever" in p.message for p in found), found
+    # An unzip's members may have any name: a binding on its own input bucket's suffix is a loop.
+    selfish = """
+        pipelines:
+          - { name: unzip, steps: [unzip], output: "inbox/unpacked/{stem}/" }
+        bindings:
+          - { bucket: inbox, suffix: .zip, pipeline: unzip }
+        """
+    assert any("trigger itself forever" in p.message for p in problems(tmp_path, selfish))

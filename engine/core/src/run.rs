@@ -122,7 +122,7 @@ fn run_plan(plan: &str, input: &str, output: &str, options: &Options, on_progres
     let mut mon = Monitor {
         counter: Arc::new(AtomicU64::new(0)),
         progress: Progress { input_size, ..Default::default() },
-        last: Instant::now(),
+        last: Instant::now() - TICK, // the first tick reports (and may cancel) at once
         callback: on_progress,
     };
     let mut extras = Extras::default();

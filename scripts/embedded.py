@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from stack import free_port  # noqa: F401  (scripts/ is on the path of whoever imports this)
+from stack import free_port, stop  # noqa: F401  (scripts/ is on the path of whoever imports this)
 
 PRAVAH = Path(sys.executable).parent / "pravah"
 
@@ -42,8 +42,4 @@ def pravah_up(home: Path, pipelines: Path, timeout: float = 60) -> Iterator[str]
             time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -134,6 +134,16 @@ def spawn(name: str, cmd: list[str], env: dict | None = None) -> int:
     return p.pid
 
 
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """End a child process: SIGTERM, then SIGKILL past `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def stop_pid(name: str, timeout: float = 20) -> None:
     pid = pid_alive(name)
     if pid is None:

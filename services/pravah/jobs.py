@@ -256,11 +256,22 @@ def keyed(report: dict[str, Any], base_uri: str, output_key: str) -> dict[str, A
     return out
 
 
+def _written(job: Job, o: dict[str, Any]) -> dict[str, Any]:
+    """One object the job wrote, as the API and the events show it (a report from before
+    outputs carried their keys names the job's output key)."""
+    return {"bucket": job.output_bucket, "key": o.get("key") or job.output_key, "size": o.get("size"), "sha256": o.get("sha256"),
+            "content_type": o.get("content_type")}
+
+
 def outputs(job: Job) -> list[dict[str, Any]]:
-    """Every object the job wrote: bucket, key, size, sha256, content type (a report from
-    before outputs carried their keys names the job's output key)."""
-    return [{"bucket": job.output_bucket, "key": o.get("key") or job.output_key, "size": o.get("size"), "sha256": o.get("sha256"),
-             "content_type": o.get("content_type")} for o in (job.report or {}).get("outputs", [])]
+    """Every object the job wrote: bucket, key, size, sha256, content type."""
+    return [_written(job, o) for o in (job.report or {}).get("outputs", [])]
+
+
+def manifest_of(job: Job) -> dict[str, Any] | None:
+    """unzip/untar: the manifest naming the whole set of outputs, written last."""
+    m = (job.report or {}).get("manifest")
+    return _written(job, m) if m else None
 
 
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
@@ -268,7 +279,6 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
     Its `traceparent` (the CloudEvents distributed-tracing extension) is the span current when
     the outcome is recorded (the worker's run), else the job's own trace (a cancel from the API)."""
     report = job.report or {}
-    manifest = report.get("manifest")
     written = outputs(job)
     kind = job.status.lower()
     run = "" if (job.run or 1) == 1 else f".r{job.run}"  # a manual retry's outcome is a new event
@@ -292,8 +302,7 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
             "outputs": written[:EVENT_OUTPUTS],
             "outputs_total": len(written),
             # unzip/untar: the manifest naming the whole set, written last (null for one output).
-            "manifest": {"bucket": job.output_bucket, "key": manifest.get("key"), "size": manifest.get("size"),
-                         "sha256": manifest.get("sha256")} if manifest else None,
+            "manifest": manifest_of(job),
             # Bad rows set aside by the read step (the job still succeeded): how many, and where.
             "rejects": rejects_of(job),
             "metrics": {k: report.get(k) for k in ("rows_in", "rows_out", "rows_rejected", "bytes_in", "bytes_out", "duration_ms")},

@@ -236,11 +236,12 @@ class Worker:
             return (not lost.is_set() and not cancel.is_set() and not self.halt.is_set()
                     and (deadline is None or time.monotonic() < deadline))
 
+        out_uri = self.store.uri(job.output_bucket, job.output_key)
         call = partial(
             engine.run,
             pipeline.steps,
             self.store.uri(job.bucket, job.key),
-            self.store.uri(job.output_bucket, job.output_key),
+            out_uri,
             storage_options=self.store.options,
             progress=keep_going,
             memory_bytes=limits.memory_bytes,
@@ -258,9 +259,8 @@ class Worker:
                 result["error"] = e
             tg.cancel_scope.cancel()
         if "report" in result:
-            report = jobs.keyed(result["report"].as_dict(), self.store.uri(job.output_bucket, job.output_key), job.output_key)  # type: ignore[union-attr]
-            if len(report["outputs"]) > limits.max_outputs:
-                return self._limit(job, "max_outputs", f"wrote {len(report['outputs'])} outputs, over limits.max_outputs ({limits.max_outputs})")
+            # limits.max_outputs is the engine's to enforce: an unpack stops before the member over it.
+            report = jobs.keyed(result["report"].as_dict(), out_uri, job.output_key)  # type: ignore[union-attr]
             return jobs.Outcome(True, report=report, delete_input=pipeline.delete_input)
         err = result["error"]
         if isinstance(err, engine.CancelledError) and cancel.is_set() and not lost.is_set():

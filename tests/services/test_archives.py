@@ -31,6 +31,10 @@ pipelines:
   - name: untar
     steps: [{{untar: {{max_members: 50}}}}]
     output: {OUT}/untarred/{{stem}}/
+  - name: unzip-few
+    steps: [unzip]
+    output: {OUT}/few/{{stem}}/
+    limits: {{max_outputs: 5}}
   - name: gz
     steps: [gzip]
     output: {OUT}/gz/{{key}}.gz
@@ -40,6 +44,7 @@ pipelines:
 bindings:
   - {{bucket: {IN}, prefix: team/zips/, suffix: .zip, pipeline: unzip}}
   - {{bucket: {IN}, prefix: team/tars/, pipeline: untar}}
+  - {{bucket: {IN}, prefix: team/few/, pipeline: unzip-few}}
   - {{bucket: {OUT}, prefix: unzipped/, suffix: .log, pipeline: gz}}
   - {{bucket: {OUT}, prefix: unzipped/, suffix: .jpg, pipeline: thumbs}}
 """
@@ -62,6 +67,11 @@ def photo(i: int) -> bytes:
 class Archives(Procs):
     headers: dict[str, str]
 
+    def sign_in(self, email: str) -> dict[str, str]:
+        r = httpx.post(self.api + "/v1/auth/sign-in", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
     def job(self, bucket: str, key: str, timeout: float = 90) -> dict:
         def done() -> dict | None:
             page = httpx.get(self.api + "/v1/jobs", params={"bucket": bucket, "prefix": key}, headers=self.headers).json()
@@ -75,9 +85,7 @@ class Archives(Procs):
 def arc(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archives]:
     with deployment(Archives, stack, tmp_path_factory.mktemp("archives"), "arc", PIPELINES, three_tenants(IN), PASSWORD,
                     {"front": "api,ingest,relay", "worker": "worker"}, (IN, OUT)) as d:
-        r = httpx.post(d.api + "/v1/auth/sign-in", json={"email": "root@ops.test", "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        d.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        d.headers = d.sign_in("root@ops.test")
         yield d
 
 
@@ -126,6 +134,17 @@ def test_a_zip_becomes_its_members_a_manifest_and_the_next_pipelines_jobs(arc: A
     dl = httpx.get(arc.api + f"/v1/jobs/{job['id']}/outputs/{n}", headers=arc.headers).json()
     assert hashlib.sha256(httpx.get(dl["url"]).content).hexdigest() == one["sha256"]
 
+    # Who may see the members: the owner's tenant; no credentials 401, a key without the read
+    # right 403, another tenant 404 (the job and every output alike).
+    ana, oz = arc.sign_in("ana@team.test"), arc.sign_in("oz@other.test")
+    assert httpx.get(arc.api + f"/v1/jobs/{job['id']}/outputs/{n}", headers=ana).status_code == 200
+    assert len(httpx.get(arc.api + f"/v1/jobs/{job['id']}", headers=ana).json()["outputs"]) == len(job["outputs"])
+    writer = httpx.post(arc.api + "/v1/keys", json={"name": "w", "scopes": ["write"]}, headers=ana).json()["key"]
+    for path in (f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/outputs/{n}", f"/v1/jobs/{job['id']}/outputs/{n}/download"):
+        assert httpx.get(arc.api + path).status_code == 401, path
+        assert httpx.get(arc.api + path, headers={"Authorization": f"Bearer {writer}"}).status_code == 403, path
+        assert httpx.get(arc.api + path, headers=oz).status_code == 404, path
+
     subject = f"{IN}/team/zips/photos.zip"
     events = read_topic(arc.env, "pravah.jobs.succeeded", lambda rs: any(json.loads(r.value)["subject"] == subject for r in rs), 60)
     data = next(json.loads(r.value)["data"] for r in events if json.loads(r.value)["subject"] == subject)
@@ -171,6 +190,14 @@ def test_a_tar_gz_is_unpacked_and_its_cap_holds(arc: Archives) -> None:
     assert huge["status"] == "FAILED" and huge["attempts"] == 1, huge
     assert "LimitError" in huge["error"] and "max_members (50)" in huge["error"], huge["error"]
     assert listed("untarred/huge/") == {}
+
+
+def test_a_pipelines_max_outputs_holds_in_the_engine(arc: Archives) -> None:
+    s3_client().put_object(Bucket=IN, Key="team/few/seven.zip", Body=zip_bytes({f"m{i}.txt": b"x" for i in range(7)}))
+    job = arc.job(IN, "team/few/seven.zip")
+    assert job["status"] == "FAILED" and job["attempts"] == 1, job
+    assert "LimitError" in job["error"] and "limits.max_outputs (5)" in job["error"], job["error"]
+    assert listed("few/seven/") == {}, "the five written before the sixth are deleted again"
 
 
 def test_zip_slip_and_zip_bomb_fail_cleanly_and_leave_nothing(arc: Archives) -> None:

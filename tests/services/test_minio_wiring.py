@@ -89,11 +89,7 @@ def minio(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> It
         m.client().create_bucket(Bucket=BUCKET)
         yield m
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        services.stop(proc)
 
 
 def kafka(stack: dict[str, str], topic: str) -> KafkaSettings:

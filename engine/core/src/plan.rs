@@ -682,7 +682,9 @@ mod tests {
         assert!(e.to_string().contains("\"lots\""), "{e}");
         let e = check(r#"{"steps":[{"op":"unzip","max_ratio":0.5}]}"#).unwrap_err();
         assert!(e.to_string().contains("max_ratio must be at least 1"), "{e}");
-        assert!(!plan.decompresses_input() || matches!(plan.steps[0], Step::Untar(_)));
+        assert!(plan.decompresses_input(), "a tar may come gzip- or zstd-compressed");
+        assert!(!Plan::from_json(r#"{"steps":[{"op":"unzip"}]}"#).unwrap().decompresses_input(), "a zip is read as it is stored");
+        assert!(!Plan::from_json(r#"{"steps":[{"op":"thumbnail"}]}"#).unwrap().decompresses_input());
     }
 
     #[test]

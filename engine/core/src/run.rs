@@ -216,7 +216,7 @@ fn open_out(dst: &Location, last: Option<&Step>) -> Result<Out> {
         Some(Step::Zstd(l)) => (Codec::Zstd, l.level),
         _ => (Codec::None, None),
     };
-    let writer = ObjectWriter::create_typed(dst.clone())?;
+    let writer = ObjectWriter::create(dst.clone())?;
     let enc = Encoder::new(writer, codec, level).map_err(|e| Error::storage(&dst.uri, e))?;
     Ok(BufWriter::with_capacity(OUT_BUF, enc))
 }
@@ -342,7 +342,7 @@ fn push(ops: &mut [Op], mut batch: RecordBatch, sink: &mut TableSink, rows_out: 
 /// An archive out into its members under the output prefix (rows: members seen and written).
 fn run_unpack(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut Extras) -> Result<(Codec, Vec<Written>)> {
     let archive = crate::archive::Archive { src, size: mon.progress.input_size, counter: mon.counter.clone() };
-    let mut tick = |seen: u64, written: u64, _bytes: u64| {
+    let mut tick = |seen: u64, written: u64| {
         mon.progress.rows_in = seen;
         mon.progress.rows_out = written;
         mon.tick()
@@ -364,7 +364,7 @@ fn run_image(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Re
     mon.progress.rows_in = 1;
     mon.tick()?;
     let body = crate::picture::run(&plan.steps[0], &bytes, &uri)?;
-    let mut out = ObjectWriter::create_typed(dst.clone())?;
+    let mut out = ObjectWriter::create(dst.clone())?;
     out.write_all(&body).map_err(|e| Error::storage(&dst.uri, e))?;
     mon.progress.rows_out = 1;
     Ok((Codec::None, vec![out.finish()?]))

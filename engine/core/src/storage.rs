@@ -187,17 +187,11 @@ pub struct ObjectWriter {
 }
 
 impl ObjectWriter {
+    /// A writer of `loc`, stored with the Content-Type its name implies where the store keeps
+    /// one (S3; a local file has none), so a presigned download opens in the right application.
     pub fn create(loc: Location) -> Result<ObjectWriter> {
-        Ok(ObjectWriter { loc, content_type: None, small: Some(Vec::new()), upload: None, hasher: Sha256::new(), size: 0 })
-    }
-
-    /// Like `create`, stored with the Content-Type its name implies where the store keeps one
-    /// (S3; a local file has none), so a presigned download opens in the right application.
-    pub fn create_typed(loc: Location) -> Result<ObjectWriter> {
         let content_type = loc.uri.starts_with("s3://").then(|| content_type(loc.path.as_ref()));
-        let mut w = ObjectWriter::create(loc)?;
-        w.content_type = content_type;
-        Ok(w)
+        Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, hasher: Sha256::new(), size: 0 })
     }
 
     fn attributes(&self) -> object_store::Attributes {
@@ -301,11 +295,11 @@ pub fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// Delete objects, best effort (a failed run's cleanup): each one that could not be is returned.
-pub fn delete_all(locs: &[Location]) -> Vec<String> {
-    locs.iter()
-        .filter_map(|l| runtime().block_on(l.store.delete(&l.path)).err().map(|e| format!("{}: {e}", l.uri)))
-        .collect()
+/// Delete objects, best effort: a failed run's cleanup, which must not hide the run's own error.
+pub fn delete_all(locs: &[Location]) {
+    for l in locs {
+        let _ = runtime().block_on(l.store.delete(&l.path));
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {

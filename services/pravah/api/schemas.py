@@ -41,9 +41,8 @@ def outputs_of(job: Any) -> list[OutputInfo]:
 
 
 def manifest_of(job: Any) -> OutputInfo | None:
-    m = (job.report or {}).get("manifest")
-    return OutputInfo(bucket=job.output_bucket, key=m.get("key") or job.output_key, size=m.get("size"), sha256=m.get("sha256"),
-                      content_type=m.get("content_type")) if m else None
+    m = jobs.manifest_of(job)
+    return OutputInfo(**m) if m else None
 
 
 def rejects_of(job: Any) -> OutputInfo | None:

@@ -108,7 +108,7 @@ impl<'a> MemberSet<'a> {
 
     /// Write member `key` (already checked safe) from `data`; `declared` is the size its
     /// header gives and `offset` where its header sits, both for the errors.
-    pub fn add(&mut self, key: &str, offset: u64, declared: u64, data: &mut dyn Read, consumed: Consumed<'_>, tick: &mut dyn FnMut(u64) -> Result<()>) -> Result<()> {
+    pub fn add(&mut self, key: &str, offset: u64, declared: u64, data: &mut dyn Read, consumed: Consumed<'_>, tick: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let input_err = |msg: String| Error::input_at_offset(&self.archive, offset, format!("member {key:?}: {msg}"));
         if key == MANIFEST {
             return Err(input_err(format!("{MANIFEST} is the name Pravah gives the manifest of the set")));
@@ -126,7 +126,7 @@ impl<'a> MemberSet<'a> {
         }
         let uri = format!("{}/{key}", self.prefix);
         let loc = Location::parse(&uri, self.options)?;
-        let mut out = ObjectWriter::create_typed(loc.clone())?;
+        let mut out = ObjectWriter::create(loc.clone())?;
         let mut buf = vec![0u8; CHUNK];
         let mut size = 0u64;
         loop {
@@ -156,7 +156,7 @@ impl<'a> MemberSet<'a> {
                 )));
             }
             out.write_all(&buf[..n]).map_err(|e| Error::storage(&uri, e))?;
-            tick(self.total)?;
+            tick()?;
         }
         if size != declared {
             return Err(input_err(format!("yields {size} bytes where its header declares {declared}")));
@@ -182,7 +182,7 @@ impl<'a> MemberSet<'a> {
         };
         let body = serde_json::to_vec_pretty(&doc).map_err(|e| Error::Internal(e.to_string()))?;
         let uri = format!("{}/{MANIFEST}", self.prefix);
-        let mut out = ObjectWriter::create_typed(Location::parse(&uri, self.options)?)?;
+        let mut out = ObjectWriter::create(Location::parse(&uri, self.options)?)?;
         out.write_all(&body).map_err(|e| Error::storage(&uri, e))?;
         let manifest = out.finish()?;
         self.committed = true;
@@ -195,7 +195,7 @@ impl Drop for MemberSet<'_> {
     /// Not committed: the members already written go again, so a failed run leaves no half set.
     fn drop(&mut self) {
         if !self.committed && !self.locations.is_empty() {
-            let _ = delete_all(&self.locations);
+            delete_all(&self.locations);
         }
     }
 }

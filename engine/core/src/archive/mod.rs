@@ -28,8 +28,8 @@ pub struct Unpacked {
     pub skipped: Vec<String>,
 }
 
-/// Progress of an unpack: members seen, members written, bytes out so far; Err cancels.
-pub type Tick<'a> = &'a mut dyn FnMut(u64, u64, u64) -> Result<()>;
+/// Progress of an unpack: members seen, members written; Err cancels.
+pub type Tick<'a> = &'a mut dyn FnMut(u64, u64) -> Result<()>;
 
 /// The archive to read: where, how big (one HEAD made already), and the counter of bytes read.
 pub struct Archive {

@@ -50,7 +50,7 @@ pub fn unpack(src: Location, size: u64, counter: Arc<AtomicU64>, set: &mut Membe
             continue;
         }
         let (declared, files) = (entry.size(), set.files());
-        set.add(&key, offset, declared, &mut entry, Consumed::Stream(&counter), &mut |bytes| tick(seen, files, bytes))?;
+        set.add(&key, offset, declared, &mut entry, Consumed::Stream(&counter), &mut || tick(seen, files))?;
     }
     Ok(codec)
 }

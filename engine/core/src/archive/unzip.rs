@@ -59,7 +59,7 @@ pub fn unpack(src: Location, size: u64, counter: Arc<AtomicU64>, set: &mut Membe
             continue;
         }
         let (size, compressed, files) = (f.size(), f.compressed_size(), set.files());
-        set.add(&key, offset, size, &mut f, Consumed::Member(compressed), &mut |bytes| tick(i as u64 + 1, files, bytes))?;
+        set.add(&key, offset, size, &mut f, Consumed::Member(compressed), &mut || tick(i as u64 + 1, files))?;
     }
     Ok(())
 }

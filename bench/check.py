@@ -22,8 +22,9 @@ def s3_filesystem():
     import pyarrow.fs as pafs
 
     scheme, host = os.environ["BENCH_S3_ENDPOINT"].split("://", 1)
-    return pafs.S3FileSystem(access_key=os.environ["BENCH_S3_KEY"], secret_key=os.environ["BENCH_S3_SECRET"],
-                             endpoint_override=host, scheme=scheme, region="us-east-1")
+    return pafs.S3FileSystem(
+        access_key=os.environ["BENCH_S3_KEY"], secret_key=os.environ["BENCH_S3_SECRET"], endpoint_override=host, scheme=scheme, region="us-east-1"
+    )
 
 
 def parquet(uri: str) -> dict:
@@ -36,8 +37,7 @@ def parquet(uri: str) -> dict:
             meta = pq.ParquetFile(f).metadata
     else:
         size, meta = Path(uri).stat().st_size, pq.ParquetFile(uri).metadata
-    codecs = sorted({meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
-                     for c in range(meta.num_columns)})
+    codecs = sorted({meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(meta.num_columns)})
     return {"rows": meta.num_rows, "bytes": size, "codecs": codecs, "row_groups": meta.num_row_groups}
 
 
@@ -66,9 +66,14 @@ def stage(src: str, uri: str) -> None:
     from botocore.config import Config
 
     bucket, key = uri.removeprefix("s3://").split("/", 1)
-    s3 = boto3.client("s3", endpoint_url=os.environ["BENCH_S3_ENDPOINT"], aws_access_key_id=os.environ["BENCH_S3_KEY"],
-                      aws_secret_access_key=os.environ["BENCH_S3_SECRET"], region_name="us-east-1",
-                      config=Config(s3={"addressing_style": "path"}))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=os.environ["BENCH_S3_ENDPOINT"],
+        aws_access_key_id=os.environ["BENCH_S3_KEY"],
+        aws_secret_access_key=os.environ["BENCH_S3_SECRET"],
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
     if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
         s3.create_bucket(Bucket=bucket)
     try:

@@ -11,8 +11,12 @@ import sys
 THREADS = "2"
 # B8: task → (codec, level); level None = decompress. Levels are the CLIs' own numbers.
 B8 = {
-    "b8gz6": ("gzip", 6), "b8gz1": ("gzip", 1), "b8gunzip": ("gzip", None),
-    "b8zst3": ("zstd", 3), "b8zst1": ("zstd", 1), "b8unzstd": ("zstd", None),
+    "b8gz6": ("gzip", 6),
+    "b8gz1": ("gzip", 1),
+    "b8gunzip": ("gzip", None),
+    "b8zst3": ("zstd", 3),
+    "b8zst1": ("zstd", 1),
+    "b8unzstd": ("zstd", None),
 }
 
 
@@ -36,9 +40,17 @@ def pravah(task: str, src: str, dst: str) -> None:
         ],
         "b5": [
             {"op": "read_csv"},
-            {"op": "aggregate", "by": ["region"], "aggs": [
-                {"fn": "count"}, {"fn": "sum", "column": "qty"}, {"fn": "min", "column": "unit_price"},
-                {"fn": "max", "column": "unit_price"}, {"fn": "mean", "column": "unit_price"}]},
+            {
+                "op": "aggregate",
+                "by": ["region"],
+                "aggs": [
+                    {"fn": "count"},
+                    {"fn": "sum", "column": "qty"},
+                    {"fn": "min", "column": "unit_price"},
+                    {"fn": "max", "column": "unit_price"},
+                    {"fn": "mean", "column": "unit_price"},
+                ],
+            },
             {"op": "write_csv"},
         ],
         "b7": [{"op": "grep", "pattern": "ERROR"}],
@@ -51,8 +63,7 @@ def pravah(task: str, src: str, dst: str) -> None:
     options = None
     if task == "b12":
         endpoint, key, secret = s3()
-        options = {"endpoint": endpoint, "allow_http": "true", "region": "us-east-1",
-                   "access_key_id": key, "secret_access_key": secret}
+        options = {"endpoint": endpoint, "allow_http": "true", "region": "us-east-1", "access_key_id": key, "secret_access_key": secret}
     engine.run(plans[task], src, dst, storage_options=options)
 
 
@@ -65,12 +76,13 @@ def duckdb_(task: str, src: str, dst: str) -> None:
         # PyPI's duckdb-extension-httpfs, for the duckdb of the side virtualenv run.py made.
         import duckdb_extension_httpfs
 
-        ext = os.path.join(os.path.dirname(duckdb_extension_httpfs.__file__), "extensions",
-                           f"v{duckdb.__version__}", "httpfs.duckdb_extension")
+        ext = os.path.join(os.path.dirname(duckdb_extension_httpfs.__file__), "extensions", f"v{duckdb.__version__}", "httpfs.duckdb_extension")
         con.execute(f"LOAD '{ext}'")
         endpoint, key, secret = s3()
-        con.execute(f"CREATE SECRET (TYPE S3, KEY_ID '{key}', SECRET '{secret}', REGION 'us-east-1', "
-                    f"ENDPOINT '{endpoint.split('://', 1)[1]}', URL_STYLE 'path', USE_SSL false)")
+        con.execute(
+            f"CREATE SECRET (TYPE S3, KEY_ID '{key}', SECRET '{secret}', REGION 'us-east-1', "
+            f"ENDPOINT '{endpoint.split('://', 1)[1]}', URL_STYLE 'path', USE_SSL false)"
+        )
     task = "b1" if task in ("b11csv", "b3gz", "b3zst", "b12") else task  # .gz/.zst: decompressed by extension
     read = f"read_csv_auto('{src}')" if task != "b2" else f"read_json_auto('{src}', format='newline_delimited')"
     q = {
@@ -92,16 +104,24 @@ def polars_(task: str, src: str, dst: str) -> None:
     options = None
     if task == "b12":
         endpoint, key, secret = s3()
-        options = {"aws_endpoint_url": endpoint, "aws_access_key_id": key, "aws_secret_access_key": secret,
-                   "aws_region": "us-east-1", "aws_allow_http": "true"}
+        options = {"aws_endpoint_url": endpoint, "aws_access_key_id": key, "aws_secret_access_key": secret, "aws_region": "us-east-1", "aws_allow_http": "true"}
     # .gz/.zst: scan_csv decompresses (the magic bytes decide).
     lf = pl.scan_ndjson(src) if task == "b2" else pl.scan_csv(src, storage_options=options)
     if task == "b4":
-        lf = lf.filter((pl.col("status") == "shipped") & (pl.col("qty") >= 5)).rename({"customer_id": "customer"}).with_columns(
-            pl.col("qty").cast(pl.Int32)).select(["order_id", "customer", "region", "qty", "unit_price"])
+        lf = (
+            lf.filter((pl.col("status") == "shipped") & (pl.col("qty") >= 5))
+            .rename({"customer_id": "customer"})
+            .with_columns(pl.col("qty").cast(pl.Int32))
+            .select(["order_id", "customer", "region", "qty", "unit_price"])
+        )
     if task == "b5":
-        lf.group_by("region").agg(pl.len(), pl.col("qty").sum(), pl.col("unit_price").min().alias("mn"),
-                                  pl.col("unit_price").max().alias("mx"), pl.col("unit_price").mean().alias("avg")).sink_csv(dst)
+        lf.group_by("region").agg(
+            pl.len(),
+            pl.col("qty").sum(),
+            pl.col("unit_price").min().alias("mn"),
+            pl.col("unit_price").max().alias("mx"),
+            pl.col("unit_price").mean().alias("avg"),
+        ).sink_csv(dst)
         return
     lf.sink_parquet(dst, compression="zstd", storage_options=options)
 
@@ -120,11 +140,12 @@ def datafusion_(task: str, src: str, dst: str) -> None:
         df = ctx.read_csv(src)
     if task == "b4":
         df = df.filter((col("status") == lit("shipped")) & (col("qty") >= lit(5))).select(
-            col("order_id"), col("customer_id").alias("customer"), col("region"),
-            col("qty").cast(__import__("pyarrow").int32()).alias("qty"), col("unit_price"))
+            col("order_id"), col("customer_id").alias("customer"), col("region"), col("qty").cast(__import__("pyarrow").int32()).alias("qty"), col("unit_price")
+        )
     if task == "b5":
-        df.aggregate([col("region")], [f.count(lit(1)), f.sum(col("qty")), f.min(col("unit_price")),
-                                       f.max(col("unit_price")), f.avg(col("unit_price"))]).write_csv(dst)
+        df.aggregate(
+            [col("region")], [f.count(lit(1)), f.sum(col("qty")), f.min(col("unit_price")), f.max(col("unit_price")), f.avg(col("unit_price"))]
+        ).write_csv(dst)
         return
     df.write_parquet(dst, compression="zstd")
 
@@ -147,11 +168,9 @@ def pyarrow_(task: str, src: str, dst: str) -> None:
 
         endpoint, key, secret = s3()
         scheme, host = endpoint.split("://", 1)
-        fs = pafs.S3FileSystem(access_key=key, secret_key=secret, endpoint_override=host, scheme=scheme,
-                               region="us-east-1")
+        fs = pafs.S3FileSystem(access_key=key, secret_key=secret, endpoint_override=host, scheme=scheme, region="us-east-1")
         reader = pacsv.open_csv(fs.open_input_stream(src.removeprefix("s3://")))
-        with fs.open_output_stream(dst.removeprefix("s3://")) as out, \
-                pq.ParquetWriter(out, reader.schema, compression="zstd") as w:
+        with fs.open_output_stream(dst.removeprefix("s3://")) as out, pq.ParquetWriter(out, reader.schema, compression="zstd") as w:
             for batch in reader:
                 w.write_batch(batch)
         return

@@ -50,10 +50,14 @@ TASKS = {
     "b4": ("filter+rename+cast+select → Parquet", "sales.csv", ["pravah", "duckdb", "polars", "datafusion"]),
     "b5": ("group-by region count/sum/min/max/mean", "sales.csv", ["pravah", "duckdb", "polars", "datafusion"]),
     "b7": ("keep lines containing ERROR", "app.log", ["pravah", "ripgrep", "grep"]),
-    **{task: (f"{codec} -{level} compress" if level else f"{codec} decompress",
-              "sales.csv" if level else f"sales.csv.{'gz' if codec == 'gzip' else 'zst'}",
-              ["pravah", "gzip", "pigz"] if codec == "gzip" else ["pravah", "zstd"])
-       for task, (codec, level) in B8.items()},
+    **{
+        task: (
+            f"{codec} -{level} compress" if level else f"{codec} decompress",
+            "sales.csv" if level else f"sales.csv.{'gz' if codec == 'gzip' else 'zst'}",
+            ["pravah", "gzip", "pigz"] if codec == "gzip" else ["pravah", "zstd"],
+        )
+        for task, (codec, level) in B8.items()
+    },
     "b11csv": ("big CSV → Parquet zstd (streamed)", "big.csv", ["pravah", "duckdb"]),
     "b11grep": ("big log, keep ERROR lines (streamed)", "big.log", ["pravah", "grep"]),
     "b12": ("S3 CSV → S3 Parquet zstd (MinIO)", "sales.csv", ["pravah", "duckdb", "polars", "pyarrow"]),
@@ -86,8 +90,7 @@ def repeat_to(src: Path, dst: Path, size: int, header: bool) -> None:
                     written += len(chunk)
 
 
-def measure(tool: str, task: str, src: str, dst: str, python: str = sys.executable,
-            env: dict[str, str] | None = None) -> tuple[float, float, float]:
+def measure(tool: str, task: str, src: str, dst: str, python: str = sys.executable, env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one run in a fresh process."""
     if "://" not in dst and Path(dst).exists():
         Path(dst).unlink()
@@ -113,8 +116,7 @@ def s3_env() -> dict[str, str] | None:
     port = services.ports()["minio"]
     if not services.listening(port):
         return None
-    return {"BENCH_S3_ENDPOINT": f"http://127.0.0.1:{port}", "BENCH_S3_KEY": services.MINIO_USER,
-            "BENCH_S3_SECRET": services.MINIO_PASSWORD}
+    return {"BENCH_S3_ENDPOINT": f"http://127.0.0.1:{port}", "BENCH_S3_KEY": services.MINIO_USER, "BENCH_S3_SECRET": services.MINIO_PASSWORD}
 
 
 def httpfs_python() -> str:
@@ -124,8 +126,9 @@ def httpfs_python() -> str:
     if not python.exists():
         uv = Path(sys.executable).parent / "uv"
         subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
-        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), f"duckdb=={DUCKDB_HTTPFS}",
-                        f"duckdb-extension-httpfs=={DUCKDB_HTTPFS}"], check=True)
+        subprocess.run(
+            [str(uv), "pip", "install", "-q", "--python", str(python), f"duckdb=={DUCKDB_HTTPFS}", f"duckdb-extension-httpfs=={DUCKDB_HTTPFS}"], check=True
+        )
     return str(python)
 
 
@@ -148,8 +151,7 @@ def tool_ready(tool: str) -> str | None:
 def check(task: str, dst: str, rows: int, digest: str, env: dict[str, str]) -> tuple[str | None, float | None]:
     """Why the output is wrong (None if right), and its size in MB when it is an object."""
     if task in PARQUET:
-        out = subprocess.run([sys.executable, str(HERE / "check.py"), "parquet", dst], env={**os.environ, **env},
-                             capture_output=True, text=True)
+        out = subprocess.run([sys.executable, str(HERE / "check.py"), "parquet", dst], env={**os.environ, **env}, capture_output=True, text=True)
         if out.returncode != 0:
             return f"not readable by pyarrow: {out.stderr.strip().splitlines()[-1:]}", None
         got = json.loads(out.stdout)
@@ -183,8 +185,11 @@ def main() -> None:
     else:
         tasks = [t for t in TASKS if t != "b12" or s3]
     a.data.mkdir(parents=True, exist_ok=True)
-    files = {"sales.csv": lambda p: write_sales_csv(p, a.rows), "sales.jsonl": lambda p: write_sales_jsonl(p, a.rows),
-             "app.log": lambda p: write_log(p, a.log_lines)}
+    files = {
+        "sales.csv": lambda p: write_sales_csv(p, a.rows),
+        "sales.jsonl": lambda p: write_sales_jsonl(p, a.rows),
+        "app.log": lambda p: write_log(p, a.log_lines),
+    }
     stamp = a.data / f"rows-{a.rows}-{a.log_lines}"
     if not stamp.exists():
         for name, make in files.items():
@@ -199,17 +204,14 @@ def main() -> None:
             write_compressed(csv, dst)
     for big, small in BIG.items():
         want = int(a.big_gb * 1e9)
-        if any(TASKS[t][1] == big for t in tasks) and (
-                not (a.data / big).exists() or abs((a.data / big).stat().st_size - want) > 0.01 * want):
+        if any(TASKS[t][1] == big for t in tasks) and (not (a.data / big).exists() or abs((a.data / big).stat().st_size - want) > 0.01 * want):
             print(f"generating {big} ({a.big_gb} GB) …", file=sys.stderr)
             repeat_to(a.data / small, a.data / big, want, header=small.endswith(".csv"))
     digest = ""
     if any(t in B8 for t in tasks):
-        digest = subprocess.run([sys.executable, str(HERE / "check.py"), "sha256", str(csv)], check=True,
-                                capture_output=True, text=True).stdout.strip()
+        digest = subprocess.run([sys.executable, str(HERE / "check.py"), "sha256", str(csv)], check=True, capture_output=True, text=True).stdout.strip()
     if "b12" in tasks:
-        subprocess.run([sys.executable, str(HERE / "check.py"), "stage", str(csv), f"s3://{BUCKET}/sales.csv"],
-                       env={**os.environ, **s3}, check=True)
+        subprocess.run([sys.executable, str(HERE / "check.py"), "stage", str(csv), f"s3://{BUCKET}/sales.csv"], env={**os.environ, **s3}, check=True)
     tmp = a.data / "out"
     tmp.mkdir(exist_ok=True)
     command = f"python bench/run.py --rows {a.rows} --log-lines {a.log_lines} --runs {a.runs} --big-gb {a.big_gb}"
@@ -271,27 +273,30 @@ def main() -> None:
         best = min(peers) if peers else None
         for tool, (wall, rss, out_mb, wrong) in results.items():
             ratio = "✗ output" if wrong else f"{best / wall:.2f}×" if best and tool == "pravah" else ""
-            lines.append(
-                f"| {task} {title} | {tool} | {mb:.0f} | {wall:.2f} | {basis / wall:.0f} | {rows / wall:,.0f} | {rss:.0f} | {out_mb:.1f} | {ratio} |"
-            )
+            lines.append(f"| {task} {title} | {tool} | {mb:.0f} | {wall:.2f} | {basis / wall:.0f} | {rows / wall:,.0f} | {rss:.0f} | {out_mb:.1f} | {ratio} |")
     if any(TASKS[t][1].endswith((".gz", ".zst")) for t in tasks):
         notes.append("b3 and b8 decompression rows: input MB is the compressed file, MB/s counts the CSV inside it.")
     if any(t.startswith("b3") for t in tasks):
-        notes.append("b3: each tool decompresses the file itself: pravah and polars by its magic bytes, duckdb by "
-                     "its extension, datafusion told `file_compression_type` (without it the compressed bytes are "
-                     "parsed as CSV and fail), pyarrow through `pa.CompressedInputStream`. One gzip member or zstd "
-                     "frame decompresses on one thread in every tool; CPU ÷ wall shows what runs beside it: "
-                     + "; ".join(f"{t} {', '.join(v)}" for t, v in cpu_share.items() if t.startswith("b3")) + ".")
+        notes.append(
+            "b3: each tool decompresses the file itself: pravah and polars by its magic bytes, duckdb by "
+            "its extension, datafusion told `file_compression_type` (without it the compressed bytes are "
+            "parsed as CSV and fail), pyarrow through `pa.CompressedInputStream`. One gzip member or zstd "
+            "frame decompresses on one thread in every tool; CPU ÷ wall shows what runs beside it: "
+            + "; ".join(f"{t} {', '.join(v)}" for t, v in cpu_share.items() if t.startswith("b3"))
+            + "."
+        )
     if any(t in B8 for t in tasks):
-        notes.append("b8: every output decompresses to the sales CSV's sha256 (checked). Pravah compresses on one "
-                     "thread (zlib-rs, libzstd single-threaded), gzip too; pigz uses `-p 2`, zstd `-T2`. "
-                     "Compressed sizes: "
-                     + "; ".join(f"{t} {', '.join(v)}" for t, v in sizes.items()) + ".")
+        notes.append(
+            "b8: every output decompresses to the sales CSV's sha256 (checked). Pravah compresses on one "
+            "thread (zlib-rs, libzstd single-threaded), gzip too; pigz uses `-p 2`, zstd `-T2`. "
+            "Compressed sizes: " + "; ".join(f"{t} {', '.join(v)}" for t, v in sizes.items()) + "."
+        )
     if "b12" in tasks:
-        notes.append(f"b12: MinIO on loopback, path-style, plain HTTP; duckdb {DUCKDB_HTTPFS} with PyPI's "
-                     f"duckdb-extension-httpfs {DUCKDB_HTTPFS} in a side virtualenv (PyPI has no httpfs for the "
-                     "project's duckdb 2.x; extensions.duckdb.org is out of reach here). CPU ÷ wall: "
-                     + ", ".join(cpu_share.get("b12", [])) + ".")
+        notes.append(
+            f"b12: MinIO on loopback, path-style, plain HTTP; duckdb {DUCKDB_HTTPFS} with PyPI's "
+            f"duckdb-extension-httpfs {DUCKDB_HTTPFS} in a side virtualenv (PyPI has no httpfs for the "
+            "project's duckdb 2.x; extensions.duckdb.org is out of reach here). CPU ÷ wall: " + ", ".join(cpu_share.get("b12", [])) + "."
+        )
     table = "\n".join(lines + ([""] + notes if notes else []))
     print(table)
     a.out.write_text("# Benchmark results\n\n" + table + "\n")

@@ -305,7 +305,7 @@ def main() -> None:
         notes.append(
             f"b12: MinIO on loopback, path-style, plain HTTP; duckdb {DUCKDB_HTTPFS} with PyPI's "
             f"duckdb-extension-httpfs {DUCKDB_HTTPFS} in a side virtualenv (PyPI has no httpfs for the "
-            "project's duckdb 2.x; extensions.duckdb.org is out of reach here). CPU ÷ wall: " + ", ".join(cpu_share.get("b12", [])) + "."
+            "project's duckdb 2.x; duckdb's own extension repository is out of reach here). CPU ÷ wall: " + ", ".join(cpu_share.get("b12", [])) + "."
         )
     table = "\n".join(lines + ([""] + notes if notes else []))
     print(table)

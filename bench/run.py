@@ -153,7 +153,7 @@ def check(task: str, dst: str, rows: int, digest: str, env: dict[str, str]) -> t
     if task in PARQUET:
         out = subprocess.run([sys.executable, str(HERE / "check.py"), "parquet", dst], env={**os.environ, **env}, capture_output=True, text=True)
         if out.returncode != 0:
-            return f"not readable by pyarrow: {out.stderr.strip().splitlines()[-1:]}", None
+            return f"not readable by pyarrow: {(out.stderr.strip().splitlines() or ['?'])[-1]}", None
         got = json.loads(out.stdout)
         if got["rows"] != rows or got["codecs"] != ["ZSTD"]:
             return f"{got['rows']:,} rows (want {rows:,}), codecs {got['codecs']}", got["bytes"] / 1e6

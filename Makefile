@@ -71,7 +71,7 @@ fuzz: setup ## Fuzz the CSV reader, expressions, decompressors (cargo-fuzz) and 
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	$(BIN)/python scripts/fuzz.py --seconds $(FUZZ_SECONDS)
 
-bench: setup ## Benchmarks side by side with peers (prints one table)
+bench: setup ## B1–B5, B7, B8, B11, B12 side by side with peers, outputs checked (one table; B12 when the stack's MinIO runs, pigz from Debian if missing)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r pyproject.toml --extra bench
 	$(BIN)/python bench/run.py
 

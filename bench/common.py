@@ -31,13 +31,17 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def need(tool: str, package: str) -> str:
-    """A tool from Debian's packages, installed when missing."""
+    """A tool from Debian's packages, installed when missing (fd, pigz, unzip, wrk)."""
     found = shutil.which(tool)
     if found:
         return found
     apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
-    subprocess.run(apt + ["install", "-y", "-q", package], check=True, capture_output=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = apt + ["install", "-y", "-q", "--no-install-recommends", package]
+    if subprocess.run(install, capture_output=True, env=env).returncode != 0:
+        # A fresh machine has no package lists yet: fetch them once, then try again.
+        subprocess.run(apt + ["update", "-q"], check=True, capture_output=True, env=env)
+        subprocess.run(install, check=True, capture_output=True, env=env)
     return shutil.which(tool) or sys.exit(f"{tool} not available")
 
 

@@ -1,5 +1,5 @@
 """Deterministic sample/bench data: sales CSV (10 % quoted with embedded commas and doubled
-quotes), the same as JSON lines, and an application log with 1 % ERROR lines."""
+quotes), the same as JSON lines, an application log with 1 % ERROR lines, and gzip/zstd copies."""
 
 from __future__ import annotations
 
@@ -67,20 +67,37 @@ def write_log(path: Path, lines: int, seed: int = 11) -> None:
             f.write(f"2024-05-01T12:{i // 60 % 60:02d}:{i % 60:02d}Z {lvl} svc-{rnd.randint(1, 9)} request {i} took {rnd.randint(1, 900)} ms\n")
 
 
+def write_compressed(src: Path, dst: Path) -> None:
+    """dst = src compressed by dst's suffix, the CLIs' default levels (.gz: gzip -6, .zst: zstd -3),
+    streamed. Byte-identical on every run: no time stamp or file name in the gzip header."""
+    with src.open("rb") as f, dst.open("wb") as out:
+        if dst.suffix == ".gz":
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=out, mtime=0) as z:
+                while chunk := f.read(8 << 20):
+                    z.write(chunk)
+        elif dst.suffix == ".zst":
+            import zstandard  # a dev dependency; only the .zst copy needs it
+
+            zstandard.ZstdCompressor(level=3).copy_stream(f, out)
+        else:
+            raise ValueError(f"{dst}: expected a .gz or .zst name")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("out", type=Path)
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--log-lines", type=int, default=5000)
     ap.add_argument("--gzip", action="store_true", help="also write sales.csv.gz")
+    ap.add_argument("--zstd", action="store_true", help="also write sales.csv.zst")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     write_sales_csv(a.out / "sales.csv", a.rows)
     write_sales_jsonl(a.out / "sales.jsonl", a.rows)
     write_log(a.out / "app.log", a.log_lines)
-    if a.gzip:
-        with (a.out / "sales.csv").open("rb") as src, gzip.open(a.out / "sales.csv.gz", "wb") as dst:
-            dst.write(src.read())
+    for wanted, suffix in ((a.gzip, ".gz"), (a.zstd, ".zst")):
+        if wanted:
+            write_compressed(a.out / "sales.csv", a.out / f"sales.csv{suffix}")
 
 
 if __name__ == "__main__":

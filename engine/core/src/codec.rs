@@ -3,6 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 
+use crate::compress::{threads, ParallelGzip};
 use crate::error::{Error, Result};
 
 const BUF: usize = 1 << 20;
@@ -59,10 +60,11 @@ pub fn decoding<R: Read + Send + 'static>(raw: R, uri: &str) -> Result<(Codec, B
     Ok((codec, reader))
 }
 
-/// A sink that compresses into `inner`; `finish` flushes the trailer and hands `inner` back.
+/// A sink that compresses into `inner` on every core the process may use; `finish` flushes
+/// the trailer and hands `inner` back.
 pub enum Encoder<W: Write> {
     Plain(W),
-    Gzip(flate2::write::GzEncoder<W>),
+    Gzip(ParallelGzip<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
@@ -70,11 +72,15 @@ impl<W: Write> Encoder<W> {
     pub fn new(inner: W, codec: Codec, level: Option<i32>) -> io::Result<Self> {
         Ok(match codec {
             Codec::None => Encoder::Plain(inner),
-            Codec::Gzip => {
-                let level = level.unwrap_or(6).clamp(0, 9) as u32;
-                Encoder::Gzip(flate2::write::GzEncoder::new(inner, flate2::Compression::new(level)))
+            Codec::Gzip => Encoder::Gzip(ParallelGzip::new(inner, level.unwrap_or(6).clamp(0, 9) as u32, threads())?),
+            Codec::Zstd => {
+                let mut enc = zstd::stream::write::Encoder::new(inner, level.unwrap_or(3))?;
+                let workers = threads();
+                if workers > 1 {
+                    enc.multithread(workers as u32)?; // one frame, as `zstd -T` writes
+                }
+                Encoder::Zstd(enc)
             }
-            Codec::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(inner, level.unwrap_or(3))?),
         })
     }
 

@@ -4,6 +4,7 @@
 mod aggregate;
 mod archive;
 mod codec;
+mod compress;
 mod csv;
 mod error;
 pub mod expr;

@@ -36,3 +36,23 @@ def test_fail_policy_names_the_line(tmp_path: Path) -> None:
         assert e.line == 2 and "not valid JSON" in str(e)
     else:
         raise AssertionError("a broken line with on_bad_rows: fail must fail the run")
+
+
+def test_halves_decoded_side_by_side_keep_order_and_places(tmp_path: Path) -> None:
+    """A chunk of many lines is decoded in two halves at once: rows stay in file order and
+    bad lines in either half (and at the seam) keep their line and byte offset."""
+    n = 150_000  # past one chunk of 65,536 lines, so two chunks split in halves
+    bad = {2, 32_768, 32_769, 32_770, 65_536, 65_537, 99_999, n}
+    lines = ['{"id": 1, "x": ' if i in bad else f'{{"id": {i}, "x": "v{i}"}}' for i in range(1, n + 1)]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.parquet"
+    report = engine.run([{"op": "read_jsonl"}, {"op": "write_parquet"}], str(src), str(out))
+    ids = pq.read_table(out).column("id").to_pylist()
+    assert ids == [i for i in range(1, n + 1) if i not in bad]
+    assert report.rows_rejected == len(bad)
+    got = [json.loads(x) for x in Path(f"{out}.rejects.jsonl").read_text().splitlines()]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    assert [(r["line"], r["byte_offset"]) for r in got] == [(i, starts[i - 1]) for i in sorted(bad)]

@@ -19,10 +19,11 @@ use crate::rejects::{Rejected, Rejects};
 /// Bytes of lines gathered into one batch at most.
 const CHUNK_BYTES: usize = 4 << 20;
 
+/// One line of a chunk: where it is in the file and its bytes in the chunk's buffer.
 struct Line {
     number: u64,
     offset: u64,
-    text: Vec<u8>,
+    text: std::ops::Range<usize>,
 }
 
 /// Is `text` one JSON object (the cheap check that catches broken lines before arrow)?
@@ -40,11 +41,11 @@ fn decoder(schema: &SchemaRef, rows: usize) -> std::result::Result<Decoder, Arro
 
 /// Decode `lines` into one batch; when that fails, one line at a time so only the lines that
 /// do not fit the schema are rejected.
-fn decode(schema: &SchemaRef, lines: &[Line], rejects: &mut Vec<Rejected>) -> Result<RecordBatch> {
+fn decode(schema: &SchemaRef, buf: &[u8], lines: &[Line], rejects: &mut Vec<Rejected>) -> Result<RecordBatch> {
     let all = || -> Result<Option<RecordBatch>> {
         let mut d = decoder(schema, lines.len())?;
         for l in lines {
-            d.decode(&l.text)?;
+            d.decode(&buf[l.text.clone()])?;
         }
         Ok(d.flush()?)
     };
@@ -56,16 +57,49 @@ fn decode(schema: &SchemaRef, lines: &[Line], rejects: &mut Vec<Rejected>) -> Re
         // The arrow error itself is the reason (which field, which value).
         let one = || -> std::result::Result<Option<RecordBatch>, ArrowError> {
             let mut d = decoder(schema, 1)?;
-            d.decode(&l.text)?;
+            d.decode(&buf[l.text.clone()])?;
             d.flush()
         };
         match one() {
             Ok(Some(b)) => batches.push(b),
             Ok(None) => {}
-            Err(e) => rejects.push(Rejected { line: l.number, offset: l.offset, field: None, raw: l.text.clone(), reason: e.to_string() }),
+            Err(e) => rejects.push(Rejected { line: l.number, offset: l.offset, field: None, raw: buf[l.text.clone()].to_vec(), reason: e.to_string() }),
         }
     }
     Ok(arrow::compute::concat_batches(schema, &batches)?)
+}
+
+/// Check and decode a run of lines: its batch and its bad lines.
+fn part(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(RecordBatch, Vec<Rejected>)> {
+    let mut good = Vec::with_capacity(lines.len());
+    let mut bad = Vec::new();
+    for l in lines {
+        let text = &buf[l.text.clone()];
+        match object(text) {
+            Ok(()) => good.push(Line { number: l.number, offset: l.offset, text: l.text.clone() }),
+            Err(reason) => bad.push(Rejected { line: l.number, offset: l.offset, field: None, raw: text.to_vec(), reason }),
+        }
+    }
+    let batch = decode(schema, buf, &good, &mut bad)?;
+    Ok((batch, bad))
+}
+
+/// A chunk's lines checked and decoded in two halves side by side (the one decoding thread
+/// was the bound: it took 2.5× the Parquet encode's time); its batches in order.
+fn chunk(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(Vec<RecordBatch>, Vec<Rejected>)> {
+    if lines.len() < 2048 {
+        let (batch, bad) = part(schema, buf, lines)?;
+        return Ok((vec![batch], bad));
+    }
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let (a, b) = std::thread::scope(|s| {
+        let later = s.spawn(|| part(schema, buf, second));
+        let now = part(schema, buf, first);
+        (now, later.join().map_err(|_| Error::Internal("a JSON decoding thread panicked".into())))
+    });
+    let ((a, mut bad), (b, bad_b)) = (a?, b??);
+    bad.extend(bad_b);
+    Ok((vec![a, b], bad))
 }
 
 pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, rejects: Arc<Mutex<Rejects>>) -> Result<(SchemaRef, Batches)> {
@@ -86,15 +120,18 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
     let (mut number, mut offset) = (0u64, 0u64);
     let uri = uri.to_string();
     let out = schema.clone();
+    let mut ready = std::collections::VecDeque::new();
     let batches = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
         loop {
+            if let Some(b) = ready.pop_front() {
+                return Some(Ok(b));
+            }
+            let mut buf = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
             let mut lines = Vec::new();
-            let mut bad = Vec::new();
-            let mut bytes = 0;
             let mut eof = false;
-            while lines.len() < BATCH_ROWS && bytes < CHUNK_BYTES {
-                let mut text = Vec::new();
-                match body.read_until(b'\n', &mut text) {
+            while lines.len() < BATCH_ROWS && buf.len() < CHUNK_BYTES {
+                let start = buf.len();
+                match body.read_until(b'\n', &mut buf) {
                     Ok(0) => {
                         eof = true;
                         break;
@@ -103,33 +140,34 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
                         number += 1;
                         let at = offset;
                         offset += n as u64;
-                        while matches!(text.last(), Some(b'\n' | b'\r')) {
-                            text.pop();
+                        let mut end = buf.len();
+                        while end > start && matches!(buf[end - 1], b'\n' | b'\r') {
+                            end -= 1;
                         }
-                        if text.iter().all(u8::is_ascii_whitespace) {
+                        if buf[start..end].iter().all(u8::is_ascii_whitespace) {
+                            buf.truncate(start);
                             continue;
                         }
-                        bytes += text.len();
-                        match object(&text) {
-                            Ok(()) => lines.push(Line { number, offset: at, text }),
-                            Err(reason) => bad.push(Rejected { line: number, offset: at, field: None, raw: text, reason }),
-                        }
+                        lines.push(Line { number, offset: at, text: start..end });
                     }
                     Err(e) => return Some(Err(classify_io(&uri, e))),
                 }
             }
-            if lines.is_empty() && bad.is_empty() && eof {
+            if lines.is_empty() && eof {
                 return None;
             }
-            let result = decode(&out, &lines, &mut bad).and_then(|batch| {
+            let result = chunk(&out, &buf, &lines).and_then(|(batches, mut bad)| {
                 bad.sort_by_key(|r| r.offset);
-                rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into()))?.take(bad, batch.num_rows() as u64)?;
-                Ok(batch)
+                let rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>() as u64;
+                rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into()))?.take(bad, rows)?;
+                Ok(batches)
             });
             match result {
-                Ok(b) if b.num_rows() == 0 && !eof => continue,
-                Ok(b) if b.num_rows() == 0 => return None,
-                other => return Some(other),
+                Ok(batches) => ready.extend(batches.into_iter().filter(|b| b.num_rows() > 0)),
+                Err(e) => return Some(Err(e)),
+            }
+            if ready.is_empty() && eof {
+                return None;
             }
         }
     });

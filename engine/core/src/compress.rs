@@ -147,7 +147,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 v.extend_from_slice(format!("2024-05-01 INFO svc-{} request {} took {} ms\n", x % 9, x % 100_000, x % 1000).as_bytes());
             } else {
                 v.extend_from_slice(&x.to_le_bytes());

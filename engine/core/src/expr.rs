@@ -137,7 +137,7 @@ impl Expr {
     /// Evaluate over a batch; always returns an array of the batch's length.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<ArrayRef> {
         let v = eval(&self.node, batch)?;
-        Ok(v.into_array(batch.num_rows())?)
+        v.into_array(batch.num_rows())
     }
 
     /// Evaluate as a predicate: nulls count as false, as in SQL WHERE.

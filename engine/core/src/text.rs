@@ -15,7 +15,7 @@ const BLOCK: usize = 4 << 20;
 const MAX_LINE: usize = 256 << 20;
 
 pub enum Matcher {
-    Literal(memmem::Finder<'static>),
+    Literal(Box<memmem::Finder<'static>>),
     Regex(Regex),
 }
 
@@ -25,7 +25,7 @@ impl Matcher {
             return Err(Error::plan(step, "grep: pattern is empty"));
         }
         if !g.regex && !g.ignore_case {
-            return Ok(Matcher::Literal(memmem::Finder::new(g.pattern.as_bytes()).into_owned()));
+            return Ok(Matcher::Literal(Box::new(memmem::Finder::new(g.pattern.as_bytes()).into_owned())));
         }
         let pattern = if g.regex { g.pattern.clone() } else { regex::escape(&g.pattern) };
         RegexBuilder::new(&pattern)

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, NullBufferBuilder, PrimitiveArray, PrimitiveBuilder, StringArray};
+use arrow::array::{Array, ArrayRef, BooleanArray, NullBufferBuilder, PrimitiveBuilder, StringArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
 use arrow::compute::{cast_with_options, filter, CastOptions};
@@ -83,13 +83,38 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
     }
     // Per good row: the first column whose value its type cannot take.
     let mut violation: Vec<Option<(usize, String)>> = vec![None; good.len()];
-    let columns = shape
-        .schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(c, f)| column(&Column { shape, chunk, good: &good, c }, f.data_type(), &mut violation))
-        .collect::<Result<Vec<ArrayRef>>>()?;
+    let mut builders: Vec<Box<dyn Builder>> = shape.schema.fields().iter().map(|f| builder(f.data_type(), good.len(), shape)).collect();
+    // The chunk's text as one str when it is all UTF-8: fields are cut at ASCII separators,
+    // so slicing it needs no second check. Otherwise each good record was checked above.
+    let text = all_utf8.then(|| std::str::from_utf8(&chunk.data).ok()).flatten();
+    let field_text = |i: usize| -> Result<&str> {
+        let (start, end) = (if i == 0 { 0 } else { chunk.ends[i - 1] }, chunk.ends[i]);
+        match text {
+            Some(t) => t.get(start..end).ok_or_else(|| Error::Internal("a field does not start on a character".into())),
+            None => std::str::from_utf8(&chunk.data[start..end]).map_err(|e| Error::Internal(format!("utf-8 checked yet invalid: {e}"))),
+        }
+    };
+    // Row by row: a row's fields sit together in the chunk, so one pass reads them in order.
+    for (r, item) in good.iter().enumerate() {
+        let present = item.fields.len().min(width);
+        for (c, b) in builders.iter_mut().enumerate() {
+            let field = if c < present { Some(field_text(item.fields.start + c)?).filter(|f| !shape.is_null(f.as_bytes())) } else { None };
+            if let Err(value) = b.push(field) {
+                violation[r].get_or_insert((c, value));
+            }
+        }
+    }
+    let mut columns = Vec::with_capacity(width);
+    for (c, b) in builders.into_iter().enumerate() {
+        let (column, refused) = b.finish()?;
+        for (r, value) in refused {
+            match &violation[r] {
+                Some((first, _)) if *first < c => {}
+                _ => violation[r] = Some((c, value)),
+            }
+        }
+        columns.push(column);
+    }
     let mut batch = if width == 0 {
         RecordBatch::try_new_with_options(shape.schema.clone(), columns, &RecordBatchOptions::new().with_row_count(Some(good.len())))?
     } else {
@@ -119,121 +144,149 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
     Ok((batch, rejects))
 }
 
-/// One column of a chunk's good rows.
-struct Column<'a> {
-    shape: &'a Shape,
-    chunk: &'a Chunk,
-    good: &'a [&'a Item],
-    c: usize,
+/// Builds one column, a field at a time (rows in order).
+trait Builder {
+    /// Row `r`'s field (None: null). Err: the text its type could not take.
+    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String>;
+    /// The column, and for a column cast as a whole, the rows (and texts) the cast refused.
+    fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)>;
 }
 
-impl<'a> Column<'a> {
-    /// Row `r`'s field, or None when it is null (missing from a short row, or a null value).
-    fn field(&self, r: usize) -> Option<&'a [u8]> {
-        let item = self.good[r];
-        let bytes = (self.c < item.fields.len()).then(|| self.chunk.field(item.fields.start + self.c))?;
-        (!self.shape.is_null(bytes)).then_some(bytes)
+#[derive(Default)]
+struct Text {
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    nulls: Option<NullBufferBuilder>,
+}
+
+impl Text {
+    fn new(rows: usize) -> Text {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Text { offsets, values: Vec::with_capacity(rows * 8), nulls: Some(NullBufferBuilder::new(rows)) }
     }
 
-    /// The fields as text: gathered into one buffer, validated once as a whole.
-    fn text(&self) -> Result<StringArray> {
-        let mut offsets = Vec::with_capacity(self.good.len() + 1);
-        offsets.push(0i32);
-        let mut values = Vec::new();
-        let mut nulls = NullBufferBuilder::new(self.good.len());
-        for r in 0..self.good.len() {
-            match self.field(r) {
-                Some(bytes) => {
-                    values.extend_from_slice(bytes);
-                    nulls.append_non_null();
-                }
-                None => nulls.append_null(),
+    fn array(&mut self) -> Result<StringArray> {
+        // Offsets only grow: when the total fits in an i32, none of them wrapped.
+        i32::try_from(self.values.len()).map_err(|_| Error::Limit("a CSV chunk holds more than 2 GiB of one column's text".into()))?;
+        let nulls = self.nulls.take().and_then(|mut n| n.finish());
+        let offsets = OffsetBuffer::new(std::mem::take(&mut self.offsets).into());
+        Ok(StringArray::try_new(offsets, std::mem::take(&mut self.values).into(), nulls)?)
+    }
+}
+
+impl Builder for Text {
+    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
+        let nulls = self.nulls.as_mut().expect("pushed after finish");
+        match field {
+            Some(s) => {
+                self.values.extend_from_slice(s.as_bytes());
+                nulls.append_non_null();
             }
-            offsets.push(i32::try_from(values.len()).map_err(|_| Error::Limit("a CSV chunk holds more than 2 GiB of one column's text".into()))?);
+            None => nulls.append_null(),
         }
-        Ok(StringArray::try_new(OffsetBuffer::new(offsets.into()), values.into(), nulls.finish())?)
+        self.offsets.push(self.values.len() as i32);
+        Ok(())
     }
 
-    /// The fields parsed straight into `T` by `parse` (a null where it returns None; the
-    /// first such column of a row is its violation).
-    fn parsed<T: ArrowPrimitiveType>(
-        &self,
-        t: &DataType,
-        parse: impl Fn(&str) -> Option<T::Native>,
-        violation: &mut [Option<(usize, String)>],
-    ) -> Result<PrimitiveArray<T>> {
-        let mut out = PrimitiveBuilder::<T>::with_capacity(self.good.len());
-        for (r, v) in violation.iter_mut().enumerate() {
-            let Some(bytes) = self.field(r) else {
-                out.append_null();
-                continue;
-            };
-            // Valid UTF-8: checked for the whole chunk or this record before.
-            let s = std::str::from_utf8(bytes).map_err(|e| Error::Internal(format!("utf-8 checked yet invalid: {e}")))?;
-            let s = self.shape.text(s, t);
-            match parse(&s) {
-                Some(value) => out.append_value(value),
-                None => {
-                    out.append_null();
-                    if v.is_none() {
-                        *v = Some((self.c, s.into_owned()));
-                    }
-                }
+    fn finish(mut self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
+        Ok((Arc::new(self.array()?), Vec::new()))
+    }
+}
+
+/// A column of a type arrow's cast knows but no parser below does: text, cast at the end.
+struct Cast {
+    text: Text,
+    to: DataType,
+}
+
+impl Builder for Cast {
+    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
+        self.text.push(field)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
+        let text = self.text.array()?;
+        let typed = cast_text(&text, &self.to)?;
+        let mut refused = Vec::new();
+        if typed.null_count() != text.null_count() {
+            refused = (0..text.len()).filter(|&r| text.is_valid(r) && typed.is_null(r)).map(|r| (r, text.value(r).to_string())).collect();
+        }
+        Ok((typed, refused))
+    }
+}
+
+/// A column parsed field by field into `T` (a decimal comma made a point first for floats).
+struct Parsed<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> {
+    out: PrimitiveBuilder<T>,
+    parse: F,
+    decimal_comma: bool,
+    /// The column's type: `T`'s, with the zone of an instant.
+    data_type: DataType,
+}
+
+impl<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> Builder for Parsed<T, F> {
+    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
+        let Some(s) = field else {
+            self.out.append_null();
+            return Ok(());
+        };
+        let s: std::borrow::Cow<str> = if self.decimal_comma && s.contains(',') { s.replace(',', ".").into() } else { s.into() };
+        match (self.parse)(&s) {
+            Some(v) => {
+                self.out.append_value(v);
+                Ok(())
+            }
+            None => {
+                self.out.append_null();
+                Err(s.into_owned())
             }
         }
-        Ok(out.finish())
     }
+
+    fn finish(mut self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
+        Ok((Arc::new(self.out.finish().with_data_type(self.data_type.clone())), Vec::new()))
+    }
+}
+
+fn parsed<T: ArrowPrimitiveType + 'static>(rows: usize, parse: impl Fn(&str) -> Option<T::Native> + 'static, decimal_comma: bool) -> Box<dyn Builder> {
+    Box::new(Parsed { out: PrimitiveBuilder::<T>::with_capacity(rows), parse, decimal_comma, data_type: T::DATA_TYPE })
 }
 
 fn timestamp<T: ArrowTimestampType>(s: &str) -> Option<i64> {
     T::from_naive_datetime(string_to_datetime(&Utc, s).ok()?.naive_utc(), None)
 }
 
-/// One column of type `t`. Numbers, dates and instants are parsed from the field bytes by the
-/// parsers arrow's cast uses (so a value is read exactly as `cast_text` would read it, without
-/// a text column in between); other types go through text and a cast.
-fn column(col: &Column, t: &DataType, violation: &mut [Option<(usize, String)>]) -> Result<ArrayRef> {
-    macro_rules! parsed {
-        ($T:ty) => {
-            Arc::new(col.parsed::<$T>(t, <$T as Parser>::parse, violation)?) as ArrayRef
-        };
+fn instants<T: ArrowTimestampType>(rows: usize, zone: &Option<Arc<str>>) -> Box<dyn Builder> {
+    let data_type = DataType::Timestamp(T::UNIT, zone.clone());
+    Box::new(Parsed { out: PrimitiveBuilder::<T>::with_capacity(rows), parse: timestamp::<T>, decimal_comma: false, data_type })
+}
+
+/// The builder of a column of type `t`. Numbers, dates and instants are parsed from the
+/// fields by the parsers arrow's cast uses (so a value is read exactly as `cast_text` would
+/// read it, without a text column in between); other types go through text and a cast.
+fn builder(t: &DataType, rows: usize, shape: &Shape) -> Box<dyn Builder> {
+    let dc = shape.decimal_comma;
+    match t {
+        DataType::Utf8 => Box::new(Text::new(rows)),
+        DataType::Int8 => parsed::<Int8Type>(rows, Int8Type::parse, false),
+        DataType::Int16 => parsed::<Int16Type>(rows, Int16Type::parse, false),
+        DataType::Int32 => parsed::<Int32Type>(rows, Int32Type::parse, false),
+        DataType::Int64 => parsed::<Int64Type>(rows, Int64Type::parse, false),
+        DataType::UInt8 => parsed::<UInt8Type>(rows, UInt8Type::parse, false),
+        DataType::UInt16 => parsed::<UInt16Type>(rows, UInt16Type::parse, false),
+        DataType::UInt32 => parsed::<UInt32Type>(rows, UInt32Type::parse, false),
+        DataType::UInt64 => parsed::<UInt64Type>(rows, UInt64Type::parse, false),
+        DataType::Float32 => parsed::<Float32Type>(rows, Float32Type::parse, dc),
+        DataType::Float64 => parsed::<Float64Type>(rows, Float64Type::parse, dc),
+        DataType::Date32 => parsed::<Date32Type>(rows, Date32Type::parse, false),
+        DataType::Date64 => parsed::<Date64Type>(rows, Date64Type::parse, false),
+        DataType::Timestamp(TimeUnit::Second, zone) => instants::<TimestampSecondType>(rows, zone),
+        DataType::Timestamp(TimeUnit::Millisecond, zone) => instants::<TimestampMillisecondType>(rows, zone),
+        DataType::Timestamp(TimeUnit::Microsecond, zone) => instants::<TimestampMicrosecondType>(rows, zone),
+        DataType::Timestamp(TimeUnit::Nanosecond, zone) => instants::<TimestampNanosecondType>(rows, zone),
+        other => Box::new(Cast { text: Text::new(rows), to: other.clone() }),
     }
-    Ok(match t {
-        DataType::Utf8 => Arc::new(col.text()?),
-        DataType::Int8 => parsed!(Int8Type),
-        DataType::Int16 => parsed!(Int16Type),
-        DataType::Int32 => parsed!(Int32Type),
-        DataType::Int64 => parsed!(Int64Type),
-        DataType::UInt8 => parsed!(UInt8Type),
-        DataType::UInt16 => parsed!(UInt16Type),
-        DataType::UInt32 => parsed!(UInt32Type),
-        DataType::UInt64 => parsed!(UInt64Type),
-        DataType::Float32 => parsed!(Float32Type),
-        DataType::Float64 => parsed!(Float64Type),
-        DataType::Date32 => parsed!(Date32Type),
-        DataType::Date64 => parsed!(Date64Type),
-        DataType::Timestamp(unit, zone) => {
-            let a: ArrayRef = match unit {
-                TimeUnit::Second => Arc::new(col.parsed::<TimestampSecondType>(t, timestamp::<TimestampSecondType>, violation)?.with_timezone_opt(zone.clone())),
-                TimeUnit::Millisecond => Arc::new(col.parsed::<TimestampMillisecondType>(t, timestamp::<TimestampMillisecondType>, violation)?.with_timezone_opt(zone.clone())),
-                TimeUnit::Microsecond => Arc::new(col.parsed::<TimestampMicrosecondType>(t, timestamp::<TimestampMicrosecondType>, violation)?.with_timezone_opt(zone.clone())),
-                TimeUnit::Nanosecond => Arc::new(col.parsed::<TimestampNanosecondType>(t, timestamp::<TimestampNanosecondType>, violation)?.with_timezone_opt(zone.clone())),
-            };
-            a
-        }
-        _ => {
-            let text = col.text()?;
-            let typed = cast_text(&text, t)?;
-            if typed.null_count() != text.null_count() {
-                for (r, v) in violation.iter_mut().enumerate() {
-                    if v.is_none() && text.is_valid(r) && typed.is_null(r) {
-                        *v = Some((col.c, text.value(r).to_string()));
-                    }
-                }
-            }
-            typed
-        }
-    })
 }
 
 /// Text → `t`, a value that does not parse becoming null. Instants with a zone are parsed as

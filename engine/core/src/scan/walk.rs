@@ -100,8 +100,7 @@ fn worker(queue: &Queue, sink: &Sink, stat: bool) -> Result<Tally> {
     let mut found = Vec::new();
     let mut rel = String::new();
     let mut next = None;
-    loop {
-        let Some(dir) = next.take().or_else(|| queue.take()) else { break };
+    while let Some(dir) = next.take().or_else(|| queue.take()) {
         if let Err(e) = read(&dir, sink, stat, &mut tally, &mut found, &mut rel) {
             queue.done(true);
             return Err(e);

@@ -374,11 +374,21 @@ fn closes(b: u8, s: Syntax) -> bool {
 }
 
 /// Copy `buf[i..]` into `data` up to the first `stop`, `escape` or line break, and return that
-/// byte's position; None when the buffer ends first (everything copied).
+/// byte's position; None when the buffer ends first (everything copied). Most fields are
+/// short: the first `QUICK` bytes are looked at one by one (a SIMD search costs more to set up
+/// than a short field takes to walk), the rest by memchr.
 fn copy_until(buf: &[u8], i: usize, stop: u8, escape: Option<u8>, data: &mut Vec<u8>) -> Option<usize> {
-    let hit = match escape {
-        None => memchr3(stop, b'\n', b'\r', &buf[i..]),
-        Some(e) => find4(&buf[i..], stop, e),
+    const QUICK: usize = 24;
+    let hay = &buf[i..];
+    let esc = escape.unwrap_or(b'\n');
+    let near = hay.len().min(QUICK);
+    let hit = match hay[..near].iter().position(|&b| b == stop || b == b'\n' || b == b'\r' || b == esc) {
+        Some(at) => Some(at),
+        None => match escape {
+            None => memchr3(stop, b'\n', b'\r', &hay[near..]),
+            Some(e) => find4(&hay[near..], stop, e),
+        }
+        .map(|at| near + at),
     };
     let end = hit.map_or(buf.len(), |off| i + off);
     data.extend_from_slice(&buf[i..end]);

@@ -80,31 +80,30 @@ class CompletionListener(BareConsumer):
 def stages(env: dict[str, str], listener: CompletionListener, keys: list[str]) -> list[str]:
     """Where each job's time went, from timestamps already recorded: the object event's Kafka
     timestamp (MinIO's), the job row (ingest), its RUNNING status event (claim), finished_at
-    (worker), the outbox row's published_at (relay), the completion event's Kafka timestamp
-    (the relay's producer) and its arrival here."""
+    (worker), the completion event's Kafka timestamp (the relay's producer, at send) and its
+    arrival here."""
     db = env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
     ids = [listener.jobs[k] for k in keys if k in listener.jobs and k in listener.announced]
     if not ids:
         return []
     got = services.psql(f"""
         SELECT j.bucket || '/' || j.key, extract(epoch FROM j.created_at), extract(epoch FROM r.at), extract(epoch FROM j.finished_at),
-               extract(epoch FROM o.published_at), (j.report->>'duration_ms')::float
+               (j.report->>'duration_ms')::float
         FROM jobs j
         JOIN LATERAL (SELECT min(at) AS at FROM job_events e WHERE e.job_id = j.id AND e.kind = 'status'
                       AND e.data->>'status' = 'RUNNING') r ON true
-        JOIN outbox o ON o.job_id = j.id
         WHERE j.id IN ({",".join(f"'{i}'" for i in ids)})""", db)
     spans: dict[str, list[float]] = {}
     names = ["object event (MinIO's timestamp) → job row (ingest)", "job row → claimed (commit, wake-up, claim)",
              "claimed → finished (run: S3 GET, engine, S3 PUT, registry)", "… of which the engine's own duration_ms",
-             "finished → published (commit, relay wake-up, send, mark)", "published → completion event's timestamp (producer)",
+             "finished → completion event's timestamp (commit, relay wake-up, outbox read, send)",
              "completion event's timestamp → arrival at a consumer (fetch)"]
     for line in got.splitlines():
-        key, created, claimed, finished, published, engine_ms = line.split("|")
+        key, created, claimed, finished, engine_ms = line.split("|")
         obj_ts = listener.announced[key][1]
         arrival, done_ts = listener.arrived[key]
         vals = [float(created) - obj_ts, float(claimed) - float(created), float(finished) - float(claimed), float(engine_ms) / 1000,
-                float(published) - float(finished), done_ts - float(published), arrival - done_ts]
+                done_ts - float(finished), arrival - done_ts]
         for n, v in zip(names, vals, strict=True):
             spans.setdefault(n, []).append(v * 1000)
     return [f"| … stage: {n} | p50 {pct(v, 50):.1f} ms · p95 {pct(v, 95):.1f} ms · p99 {pct(v, 99):.1f} ms | — |" for n, v in spans.items()]

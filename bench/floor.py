@@ -144,6 +144,31 @@ class BareConsumer(threading.Thread):
             time.sleep(0.02)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes `pids` have used so far (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pids_of(pattern: str) -> list[int]:
+    """Processes whose command line contains `pattern` (PostgreSQL's backends, say)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if pattern in (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(d.name))
+            except OSError:
+                pass
+    return found
+
+
 def put_one_by_one(client, bucket: str, n: int, gap: float, prefix: str = "one/") -> dict[str, float]:
     """PUT `n` small objects, `gap` seconds apart; when each PUT returned (wall clock), by bucket/key."""
     sent = {}

@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import stack as services  # noqa: E402
 from common import PRAVAH, free_port, pct, serve, stop, wait_http  # noqa: E402
-from floor import BareConsumer, PrivateMinio, create_topics, measure, put_burst, put_one_by_one, row  # noqa: E402
+from floor import BareConsumer, PrivateMinio, cpu_seconds, create_topics, measure, pids_of, put_burst, put_one_by_one, row  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 IN, OUT = f"bench-in-{RUN}", f"bench-out-{RUN}"
@@ -77,6 +78,11 @@ class CompletionListener(BareConsumer):
             self.announced.setdefault(m.key.decode(), (t, m.timestamp / 1000))
 
 
+def own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def stages(env: dict[str, str], listener: CompletionListener, keys: list[str]) -> list[str]:
     """Where each job's time went, from timestamps already recorded: the object event's Kafka
     timestamp (MinIO's), the job row (ingest), its RUNNING status event (claim), finished_at
@@ -110,7 +116,7 @@ def stages(env: dict[str, str], listener: CompletionListener, keys: list[str]) -
 
 
 def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=services.s3_client, mode: str = "queue_dir store, replayed every 3 s",
-                  roles: tuple[str, ...] = ("api,ingest,relay", "worker")) -> list[str]:
+                  roles: tuple[str, ...] = ("api,ingest,relay", "worker"), minio_pid: int | None = None) -> list[str]:
     procs = [serve(env, role, logs / f"{mode.split()[0]}-{role.replace(',', '-')}-{n}.log") for n, role in enumerate(roles)]
     listener = CompletionListener(env)
     try:
@@ -128,11 +134,19 @@ def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=se
         minio = [(listener.announced[k][0] - t) * 1000 for k, t in sent.items() if k in listener.announced]
         ours = [(listener.arrived[k][0] - listener.announced[k][0]) * 1000 for k in sent if k in listener.arrived and k in listener.announced]
         breakdown = stages(env, listener, list(sent))
-        # Sustained: a burst of uploads from 4 threads, first PUT to last completion event.
+        # Sustained: a burst of uploads from 4 threads, first PUT to last completion event, and
+        # the CPU each party spent meanwhile (per job: what saturates first on 2 cores).
+        parties = {role: [p.pid] for role, p in zip(roles, procs, strict=True)} | {
+            "PostgreSQL (all backends)": pids_of("postgres"), "Kafka": [int((services.STATE / "kafka.pid").read_text())],
+            "MinIO": [minio_pid or int((services.STATE / "minio.pid").read_text())]}
+        before = {k: cpu_seconds(v) for k, v in parties.items()} | {"load generator (boto3 PUTs, this bench)": own_cpu()}
         keys, t1, t2 = put_burst([s3() for _ in range(4)], IN, burst, "up/burst/")
         listener.wait_for(keys, 300)
         done = [listener.arrived[k][0] for k in keys if k in listener.arrived]
         rate = len(done) / (max(done) - t1) if done else 0.0
+        after = {k: cpu_seconds(v) for k, v in parties.items()} | {"load generator (boto3 PUTs, this bench)": own_cpu()}
+        cpu = " · ".join(f"{k} {(after[k] - before[k]) * 1000 / max(1, len(done)):.1f}" for k in after)
+        total = sum(after[k] - before[k] for k in after) * 1000 / max(1, len(done))
     finally:
         listener.stopping.set()
         stop(*procs)
@@ -147,6 +161,7 @@ def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=se
         *breakdown,
         f"| sustained: {len(keys)} uploads from 4 threads ({burst / (t2 - t1):.0f} PUTs/s), first PUT → last event | {rate:.0f} jobs/s "
         f"({' + '.join(roles)}){f', {len(keys) - len(done)} missing' if len(done) < len(keys) else ''} | ≥ 200 jobs/s |",
+        f"| … CPU per job during the burst, ms | {cpu} · all {total:.1f} (2 cores: {2000 / total:.0f} jobs/s if nothing else ran) | — |",
     ], (pct(ours, 50), pct(ours, 99))
 
 
@@ -175,7 +190,8 @@ def bench_floor(env: dict[str, str], files: int, burst: int, logs: Path, db_base
         ll = {**env, **minio.settings("PRAVAH"), "PRAVAH_DATABASE_URL": env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{db}",
               "PRAVAH_BATCH__RECONCILE_SECONDS": "60", "PRAVAH_KAFKA__GROUP_ID": f"bench-ll-{RUN}"}
         subprocess.run([str(PRAVAH), "apply", str(logs / "pipelines.yaml")], env=ll, check=True, capture_output=True)
-        got, (p50, p99) = bench_latency(ll, files, burst, logs, minio.client, "direct publishing + reconcile sweep every 60 s")
+        got, (p50, p99) = bench_latency(ll, files, burst, logs, minio.client, "direct publishing + reconcile sweep every 60 s",
+                                        minio_pid=minio.proc.pid)
         f50, f99 = pct(direct["lat"], 50), pct(direct["lat"], 99)  # type: ignore[arg-type]
         rows += got + [f"| Pravah's own share as a ratio to the direct floor (same run) | p50 {p50 / f50:.1f}× ({p50:.1f} / {f50:.1f} ms) · "
                        f"p99 {p99 / f99:.1f}× ({p99:.1f} / {f99:.1f} ms) | — |"]

@@ -101,6 +101,24 @@ def create_topics(kafka: str, topics: list[str], partitions: int = 4) -> None:
     asyncio.run(go())
 
 
+def skip_to_end(kafka: str, topic: str, group: str) -> None:
+    """Commit `group`'s offsets at the end of `topic`, so a new ingest group reads only what comes next."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def go() -> None:
+        c = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+        await c.start()
+        try:
+            parts = [TopicPartition(topic, p) for p in sorted(await c.partitions_for_topic(topic) or [])]
+            ends = await c.end_offsets(parts)
+            c.assign(parts)
+            await c.commit({tp: off for tp, off in ends.items()})
+        finally:
+            await c.stop()
+
+    asyncio.run(go())
+
+
 class BareConsumer(threading.Thread):
     """aiokafka, its own group, from the end of `topics`: when each key's first record arrives
     (wall clock), and the record's own timestamp (the producer's CreateTime)."""

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import stack as services  # noqa: E402
 from common import PRAVAH, free_port, pct, serve, stop, wait_http  # noqa: E402
-from floor import BareConsumer, PrivateMinio, cpu_seconds, create_topics, measure, pids_of, put_burst, put_one_by_one, row  # noqa: E402
+from floor import BareConsumer, PrivateMinio, cpu_seconds, create_topics, measure, pids_of, put_burst, put_one_by_one, row, skip_to_end  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 IN, OUT = f"bench-in-{RUN}", f"bench-out-{RUN}"
@@ -117,7 +117,9 @@ def stages(env: dict[str, str], listener: CompletionListener, keys: list[str]) -
 
 def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=services.s3_client, mode: str = "queue_dir store, replayed every 3 s",
                   roles: tuple[str, ...] = ("api,ingest,relay", "worker"), minio_pid: int | None = None) -> list[str]:
-    procs = [serve(env, role, logs / f"{mode.split()[0]}-{role.replace(',', '-')}-{n}.log") for n, role in enumerate(roles)]
+    # Several processes without the API on one machine: no ops port each (they would share 9100).
+    procs = [serve(env if "api" in role else {**env, "PRAVAH_OPS__PORT": "0"}, role, logs / f"{mode.split()[0]}-{role.replace(',', '-')}-{n}.log")
+             for n, role in enumerate(roles)]
     listener = CompletionListener(env)
     try:
         wait_http(f"http://127.0.0.1:{env['PRAVAH_API__PORT']}/readyz")
@@ -136,7 +138,10 @@ def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=se
         breakdown = stages(env, listener, list(sent))
         # Sustained: a burst of uploads from 4 threads, first PUT to last completion event, and
         # the CPU each party spent meanwhile (per job: what saturates first on 2 cores).
-        parties = {role: [p.pid] for role, p in zip(roles, procs, strict=True)} | {
+        parties: dict[str, list[int]] = {}
+        for role, p in zip(roles, procs, strict=True):
+            parties.setdefault(role, []).append(p.pid)
+        parties |= {
             "PostgreSQL (all backends)": pids_of("postgres"), "Kafka": [int((services.STATE / "kafka.pid").read_text())],
             "MinIO": [minio_pid or int((services.STATE / "minio.pid").read_text())]}
         before = {k: cpu_seconds(v) for k, v in parties.items()} | {"load generator (boto3 PUTs, this bench)": own_cpu()}
@@ -153,7 +158,8 @@ def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=se
     missing = files - len(lat)
     return [
         f"| upload → completion event ({mode}), {len(lat)} files one at a time | p50 {pct(lat, 50):.0f} ms · p95 {pct(lat, 95):.0f} ms · "
-        f"p99 {pct(lat, 99):.0f} ms · max {max(lat):.0f} ms{f' · {missing} missing' if missing else ''} | p50 < 50 ms, p99 < 250 ms (direct + sweep) |",
+        f"p99 {pct(lat, 99):.0f} ms · max {max(lat):.0f} ms{f' · {missing} missing' if missing else ''} | "
+        f"{'p50 < 50 ms, p99 < 250 ms' if 'sweep' in mode else '—'} |",
         f"| … of which MinIO: PUT returned → object event at a consumer | p50 {pct(minio, 50):.1f} ms · "
         f"p95 {pct(minio, 95):.1f} ms · p99 {pct(minio, 99):.1f} ms | — |",
         f"| … of which Pravah: object event at a consumer → completion event at a consumer | p50 {pct(ours, 50):.1f} ms · "
@@ -165,7 +171,10 @@ def bench_latency(env: dict[str, str], files: int, burst: int, logs: Path, s3=se
     ], (pct(ours, 50), pct(ours, 99))
 
 
-def bench_floor(env: dict[str, str], files: int, burst: int, logs: Path, db_base: str) -> list[str]:
+SCALED = ("api,relay", "ingest", "ingest", "worker", "worker", "worker")
+
+
+def bench_floor(env: dict[str, str], files: int, burst: int, logs: Path, db_base: str, scale: bool = False) -> list[str]:
     """The floor (direct and queue store) and Pravah in its low-latency mode (direct publishing
     plus the reconcile sweep), on a MinIO of the bench's own, in one run."""
     kafka = env["PRAVAH_KAFKA__BOOTSTRAP_SERVERS"]
@@ -195,6 +204,19 @@ def bench_floor(env: dict[str, str], files: int, burst: int, logs: Path, db_base
         f50, f99 = pct(direct["lat"], 50), pct(direct["lat"], 99)  # type: ignore[arg-type]
         rows += got + [f"| Pravah's own share as a ratio to the direct floor (same run) | p50 {p50 / f50:.1f}× ({p50:.1f} / {f50:.1f} ms) · "
                        f"p99 {p99 / f99:.1f}× ({p99:.1f} / {f99:.1f} ms) | — |"]
+        if scale:  # the capacity model's check: two ingest and three worker processes, a fresh database, no sweep
+            sdb = f"{db}_scaled"
+            services.psql(f"CREATE DATABASE {sdb}")
+            try:
+                sc = {**ll, "PRAVAH_DATABASE_URL": ll["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{sdb}", "PRAVAH_BATCH__RECONCILE_SECONDS": "0",
+                      "PRAVAH_KAFKA__GROUP_ID": f"bench-scaled-{RUN}"}
+                subprocess.run([str(PRAVAH), "apply", str(logs / "pipelines.yaml")], env=sc, check=True, capture_output=True)
+                skip_to_end(kafka, sc["PRAVAH_KAFKA__OBJECT_TOPIC"], sc["PRAVAH_KAFKA__GROUP_ID"])  # not the first run's events again
+                scaled, _ = bench_latency(sc, files, burst, logs, minio.client, "direct publishing, 2 ingest + 3 worker processes",
+                                          roles=SCALED, minio_pid=minio.proc.pid)
+                rows += scaled
+            finally:
+                services.psql(f"DROP DATABASE IF EXISTS {sdb} WITH (FORCE)")
     finally:
         minio.stop()
         services.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
@@ -372,7 +394,7 @@ def main() -> None:
     try:
         only = a.only.split(",")
         if "floor" in only:
-            rows += bench_floor(env, a.files, a.burst, logs, db)
+            rows += bench_floor(env, a.files, a.burst, logs, db, scale="scale" in only)
         if "latency" in only:
             rows += bench_latency(env, a.files, a.burst, logs)[0]
         if "isolation" in only:

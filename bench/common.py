@@ -46,8 +46,13 @@ def need(tool: str, package: str) -> str:
 
 
 def serve(env: dict[str, str], role: str, log: Path) -> subprocess.Popen:
+    """`pravah serve ROLE`; with PRAVAH_BENCH_PROFILE=1 under cProfile, its profile next to the log
+    (LOG.prof, written when it stops: `python -m pstats LOG.prof`)."""
+    cmd = [str(PRAVAH), "serve", role]
+    if os.environ.get("PRAVAH_BENCH_PROFILE") == "1":
+        cmd = [sys.executable, "-m", "cProfile", "-o", f"{log}.prof", *cmd]
     with log.open("ab") as f:
-        return subprocess.Popen([str(PRAVAH), "serve", role], env=env, stdout=f, stderr=f)
+        return subprocess.Popen(cmd, env=env, stdout=f, stderr=f)
 
 
 def stop(*procs: subprocess.Popen) -> None:

@@ -87,50 +87,38 @@ async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) ->
 
 async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> Job | None:
     """Take one runnable job of `pool` (None: of any pool): PENDING and due, or RUNNING with an
-    expired lease (its worker died). The conditional UPDATE makes the claim safe between
-    processes on SQLite and PostgreSQL."""
+    expired lease (its worker died). First attempts and take-overs before retries (each oldest
+    due first): a pipeline whose jobs keep failing cannot crowd out fresh work; its retries wait
+    for a free slot. One UPDATE … RETURNING picks and takes the row (the claim used to be a
+    SELECT, an UPDATE and a re-read: three round trips, the largest share of a small job's
+    wait). On PostgreSQL SKIP LOCKED lets concurrent workers pick different rows without
+    waiting; SQLite runs the statement alone, and the repeated condition keeps it single."""
     t = now()
     mine = true() if pool is None else Job.pool == pool
-    runnable = and_(mine, or_(
-        and_(Job.status == Status.PENDING, Job.next_attempt_at <= t),
-        and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
-    ))
-    for _ in range(5):
-        # PostgreSQL: SKIP LOCKED lets concurrent workers pick different rows without waiting;
-        # SQLite ignores it and the conditional UPDATE below is what keeps the claim single.
-        # First attempts and take-overs before retries (each oldest due first): a pipeline whose
-        # jobs keep failing cannot crowd out fresh work; its retries wait for a free slot.
-        row = None
-        first = and_(mine, or_(
-            and_(Job.status == Status.PENDING, Job.next_attempt_at <= t, Job.attempts == 0),
-            and_(Job.status == Status.RUNNING, Job.lease_expires_at < t),
-        ))
-        for cond in (first, runnable):
-            pick = select(Job.id, Job.status).where(cond).order_by(Job.next_attempt_at).limit(1)
-            row = (await session.execute(pick.with_for_update(skip_locked=True))).first()
-            if row is not None:
-                break
-        if row is None:
-            return None
-        taken = await session.execute(
+    taken_over = and_(Job.status == Status.RUNNING, Job.lease_expires_at < t)
+    due = and_(Job.status == Status.PENDING, Job.next_attempt_at <= t)
+    runnable = and_(mine, or_(due, taken_over))
+    first = and_(mine, or_(and_(due, Job.attempts == 0), taken_over))
+    for cond in (first, and_(mine, due)):
+        pick = select(Job.id).where(cond).order_by(Job.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+        take = (
             update(Job)
-            .where(Job.id == row.id, runnable)
-            .values(
-                status=Status.RUNNING,
-                attempts=Job.attempts + 1,
-                lease_owner=owner,
-                lease_expires_at=t + lease,
-                updated_at=t,
-            )
+            .where(Job.id == pick, runnable)
+            .values(status=Status.RUNNING, attempts=Job.attempts + 1, lease_owner=owner, lease_expires_at=t + lease, updated_at=t)
+            .returning(Job)
+            .execution_options(populate_existing=True)
         )
-        if taken.rowcount == 1:
-            job = await session.get(Job, row.id, populate_existing=True)
-            record.status(session, job.id, Status.RUNNING, attempt=job.attempts, worker=owner)
-            if row.status == Status.RUNNING:
-                await append_log(session, job, "lease expired: taken over from a dead worker")
-            await session.commit()
-            return job
+        job = (await session.execute(take)).scalar_one_or_none()
+        if job is None:
+            continue
+        record.status(session, job.id, Status.RUNNING, attempt=job.attempts, worker=owner)
+        # RETURNING gives the new row only (SQLite cannot return another table's columns): a
+        # first attempt was PENDING at 0 attempts, so a job of `first` past one was RUNNING.
+        if cond is first and job.attempts > 1:
+            await append_log(session, job, "lease expired: taken over from a dead worker")
         await session.commit()
+        return job
+    await session.commit()
     return None
 
 
@@ -367,11 +355,19 @@ def one(job_id: str) -> Executable:
     return _ONE.params(job_id=job_id)
 
 
-async def unpublished(session: AsyncSession, limit: int = 100) -> list[OutboxEvent]:
-    q = select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
-    return list((await session.execute(q)).scalars())
+# Plain rows and a plain UPDATE, built once: the relay reads and marks for every job, and ORM
+# entities (and the UPDATE's session synchronisation) cost CPU for rows that are only sent on.
+_UNPUBLISHED = (select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.published_at.is_(None))
+                .order_by(OutboxEvent.id).limit(bindparam("limit")))
+_MARK = (update(OutboxEvent.__table__).where(OutboxEvent.__table__.c.id.in_(bindparam("ids", expanding=True)))
+         .values(published_at=bindparam("at")))
+
+
+async def unpublished(session: AsyncSession, limit: int = 100) -> list[Any]:
+    """The oldest unpublished outbox rows: (id, payload)."""
+    return list((await session.execute(_UNPUBLISHED, {"limit": limit})).all())
 
 
 async def mark_published(session: AsyncSession, ids: list[int]) -> None:
-    await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(published_at=now()))
+    await session.execute(_MARK, {"ids": ids, "at": now()})
     await session.commit()

@@ -17,7 +17,10 @@ class WorkerSettings(BaseModel):
                       "runtime.pool; `--pool` sets it too). Embedded mode's workers take every pool's jobs.")
     concurrency: int = Field(2, ge=1, le=64, description="Jobs run at once by one worker process (the engine releases the GIL).")
     lease_seconds: float = Field(30.0, gt=0, description="A claimed job is taken over by another worker after this long without a heartbeat.")
-    poll_seconds: float = Field(0.1, gt=0, description="How often an idle worker looks for new jobs.")
+    poll_seconds: float = Field(0.1, gt=0, description="How often an idle worker looks for new jobs when nothing can wake it (SQLite; "
+                                "PostgreSQL's LISTEN connection down).")
+    recheck_seconds: float = Field(1.0, gt=0, description="With PostgreSQL's LISTEN up, a new or handed-back job wakes an idle worker at once; "
+                                   "it still looks this often, for retries falling due and leases running out (each look is a claim query).")
     backoff_seconds: float = Field(2.0, ge=0, description="First retry delay; doubles with each attempt.")
     grace_seconds: float = Field(25.0, ge=0, description="On SIGTERM or SIGINT a worker stops claiming and gives its running jobs this long to "
                                  "finish; the others are stopped and handed back (PENDING at once, the attempt not counted) for another "

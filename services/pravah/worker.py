@@ -129,7 +129,9 @@ class Worker:
                 await anyio.sleep(1.0)
                 continue
             if not busy:
-                await wake.wait(self.settings.poll_seconds)
+                # Woken by NOTIFY when a job is made: polling every 0.1 s as well cost an idle
+                # worker a claim query per slot each time, CPU that a small job's latency shares.
+                await wake.wait(self.settings.recheck_seconds if wake.listening else self.settings.poll_seconds)
 
     async def run_one(self) -> bool:
         """Claim and run one job; False when there was nothing to do. The claim and the run are

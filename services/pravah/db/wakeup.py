@@ -41,6 +41,11 @@ class Wakeup:
             log.warning("LISTEN %s unavailable (%s); polling only", self.channel, e)
             self._conn = None
 
+    @property
+    def listening(self) -> bool:
+        """Whether a NOTIFY on the channel reaches this process now."""
+        return self._conn is not None and not self._conn.is_closed()
+
     async def wait(self, timeout: float) -> None:
         """Until a notification or `timeout` seconds, whichever comes first."""
         if self.dsn and (self._conn is None or self._conn.is_closed()):

@@ -296,8 +296,9 @@ def main() -> None:
         )
     if any(t in B8 for t in tasks):
         notes.append(
-            "b8: every output decompresses to the sales CSV's sha256 (checked). Pravah compresses on one "
-            "thread (zlib-rs, libzstd single-threaded), gzip too; pigz uses `-p 2`, zstd `-T2`. "
+            "b8: every output decompresses to the sales CSV's sha256 (checked). Pravah compresses on both "
+            "cores (gzip in 1 MiB blocks as pigz does, zlib-rs; libzstd's workers), gzip on one; pigz uses "
+            "`-p 2`, zstd `-T2`; decompression is one thread in every tool. "
             "Same level is not the same ratio (zlib-rs, like zlib-ng, trades ratio for speed at level 1): "
             "compressed sizes " + "; ".join(f"{t} {size_line(v)}" for t, v in sizes.items()) + "."
         )

@@ -74,9 +74,13 @@ impl<W: Write> Encoder<W> {
             Codec::None => Encoder::Plain(inner),
             Codec::Gzip => Encoder::Gzip(ParallelGzip::new(inner, level.unwrap_or(6).clamp(0, 9) as u32, threads())?),
             Codec::Zstd => {
-                let mut enc = zstd::stream::write::Encoder::new(inner, level.unwrap_or(3))?;
+                let level = level.unwrap_or(3);
+                let mut enc = zstd::stream::write::Encoder::new(inner, level)?;
                 let workers = threads();
-                if workers > 1 {
+                // libzstd's workers take jobs of four windows: up to 32 MiB at the high levels,
+                // compressed at a few MB/s during `finish`, where a run cannot be cancelled or
+                // timed out. Below level 10 a job is at most 16 MiB at 100+ MB/s.
+                if workers > 1 && level < 10 {
                     enc.multithread(workers as u32)?; // one frame, as `zstd -T` writes
                 }
                 Encoder::Zstd(enc)

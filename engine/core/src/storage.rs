@@ -199,16 +199,38 @@ pub struct Written {
 
 /// Blocking writer of one object. Up to one part (8 MiB) is held and written with a single
 /// PUT on `finish` (one request, where a multipart upload takes three); past that a multipart
-/// upload starts and parts go out as they fill. The object becomes visible only on `finish`;
-/// dropping the writer unfinished aborts the upload (or sends nothing), so a failed job leaves
-/// no partial output.
+/// upload starts and parts go out as they fill — or, for a local file, the rest is written
+/// straight to a hidden file beside it that `finish` renames into place (object_store's local
+/// multipart copies every part through its I/O threads). The object becomes visible only on
+/// `finish`; dropping the writer unfinished aborts the upload, removes the hidden file (or
+/// sends nothing), so a failed job leaves no partial output.
 pub struct ObjectWriter {
     loc: Location,
     content_type: Option<&'static str>,
     small: Option<Vec<u8>>,
     upload: Option<WriteMultipart>,
+    spill: Option<Spill>,
     hasher: Sha256,
     size: u64,
+}
+
+/// A local output past one part: the hidden file it is written to until `finish`.
+struct Spill {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl Spill {
+    /// `.NAME.pravah-PID-N` beside `target` (hidden: folder watchers pass dot files over).
+    fn create(target: &std::path::Path) -> io::Result<Spill> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let dir = target.parent().ok_or_else(|| io::Error::other("an output file needs a folder"))?;
+        std::fs::create_dir_all(dir)?;
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = dir.join(format!(".{name}.pravah-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok(Spill { path, file })
+    }
 }
 
 impl ObjectWriter {
@@ -216,7 +238,7 @@ impl ObjectWriter {
     /// one (S3; a local file has none), so a presigned download opens in the right application.
     pub fn create(loc: Location) -> Result<ObjectWriter> {
         let content_type = loc.uri.starts_with("s3://").then(|| content_type(loc.path.as_ref()));
-        Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, hasher: Sha256::new(), size: 0 })
+        Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, spill: None, hasher: Sha256::new(), size: 0 })
     }
 
     fn attributes(&self) -> object_store::Attributes {
@@ -227,9 +249,16 @@ impl ObjectWriter {
         attrs
     }
 
-    /// The output outgrew one part: start the multipart upload with what was held.
+    /// The output outgrew one part: start the multipart upload (or the local file) with what
+    /// was held.
     fn go_multipart(&mut self) -> io::Result<()> {
         let held = self.small.take().unwrap_or_default();
+        if let Some(target) = &self.loc.local {
+            let mut spill = Spill::create(target).map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
+            spill.file.write_all(&held)?;
+            self.spill = Some(spill);
+            return Ok(());
+        }
         let rt = runtime();
         let opts = object_store::PutMultipartOptions { attributes: self.attributes(), ..Default::default() };
         let upload = rt
@@ -248,6 +277,13 @@ impl ObjectWriter {
             runtime()
                 .block_on(self.loc.store.put_opts(&self.loc.path, Bytes::from(held).into(), opts))
                 .map_err(|e| Error::storage(&self.loc.uri, e))?;
+        } else if let Some(spill) = self.spill.take() {
+            let target = self.loc.local.as_ref().expect("a spill is local");
+            drop(spill.file);
+            if let Err(e) = std::fs::rename(&spill.path, target) {
+                let _ = std::fs::remove_file(&spill.path);
+                return Err(Error::storage(&self.loc.uri, e));
+            }
         } else {
             let upload = self.upload.take().expect("finish called once");
             runtime().block_on(upload.finish()).map_err(|e| Error::storage(&self.loc.uri, e))?;
@@ -272,6 +308,10 @@ impl Write for ObjectWriter {
             }
             self.go_multipart()?;
         }
+        if let Some(spill) = self.spill.as_mut() {
+            spill.file.write_all(buf)?;
+            return Ok(buf.len());
+        }
         let upload = self.upload.as_mut().expect("write after finish");
         let rt = runtime();
         rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT))
@@ -290,6 +330,9 @@ impl Drop for ObjectWriter {
     fn drop(&mut self) {
         if let Some(upload) = self.upload.take() {
             let _ = runtime().block_on(upload.abort());
+        }
+        if let Some(spill) = self.spill.take() {
+            let _ = std::fs::remove_file(&spill.path);
         }
     }
 }
@@ -382,7 +425,7 @@ mod tests {
             for piece in data.chunks(chunk) {
                 w.write_all(piece).unwrap();
             }
-            assert_eq!(w.upload.is_some(), total > PART, "{name}: multipart only past one part");
+            assert_eq!(w.spill.is_some(), total > PART, "{name}: a local file past one part goes straight to disk");
             let written = w.finish().unwrap();
             assert_eq!((written.size, written.sha256.clone()), (total as u64, hex(&Sha256::digest(&data))), "{name}");
             assert_eq!(read_back(&uri), data, "{name}");
@@ -395,9 +438,10 @@ mod tests {
         let uri = dir.path().join("big-never.bin").to_string_lossy().to_string();
         let mut w = ObjectWriter::create(Location::parse(&uri, &Options::new()).unwrap()).unwrap();
         w.write_all(&vec![1u8; PART + 1]).unwrap();
-        assert!(w.upload.is_some());
+        assert!(w.spill.is_some());
         drop(w);
         assert!(!std::path::Path::new(&uri).exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the hidden file is gone too");
     }
 
     #[test]

@@ -41,7 +41,7 @@ fn decoder(schema: &SchemaRef, rows: usize) -> std::result::Result<Decoder, Arro
 
 /// Decode `lines` into one batch; when that fails, one line at a time so only the lines that
 /// do not fit the schema are rejected.
-fn decode(schema: &SchemaRef, buf: &[u8], lines: &[Line], rejects: &mut Vec<Rejected>) -> Result<RecordBatch> {
+fn decode(schema: &SchemaRef, buf: &[u8], lines: &[&Line], rejects: &mut Vec<Rejected>) -> Result<RecordBatch> {
     let all = || -> Result<Option<RecordBatch>> {
         let mut d = decoder(schema, lines.len())?;
         for l in lines {
@@ -76,7 +76,7 @@ fn part(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(RecordBatch, 
     for l in lines {
         let text = &buf[l.text.clone()];
         match object(text) {
-            Ok(()) => good.push(Line { number: l.number, offset: l.offset, text: l.text.clone() }),
+            Ok(()) => good.push(l),
             Err(reason) => bad.push(Rejected { line: l.number, offset: l.offset, field: None, raw: text.to_vec(), reason }),
         }
     }

@@ -397,6 +397,17 @@ mod tests {
         assert_eq!(counter.load(Ordering::Relaxed), data.len() as u64);
     }
 
+    /// A local file that cannot be opened is a storage failure on the first read, never
+    /// mistaken for bad input.
+    #[test]
+    fn unreadable_local_file_is_a_storage_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = dir.path().join("gone.csv").to_string_lossy().to_string();
+        let mut r = ObjectReader::open_at(Location::parse(&uri, &Options::new()).unwrap(), 10, 0, Arc::new(AtomicU64::new(0)));
+        let err = r.read(&mut [0u8; 4]).unwrap_err();
+        assert!(matches!(crate::codec::classify_io(&uri, err), Error::Storage { .. }));
+    }
+
     #[test]
     fn dropped_writer_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();

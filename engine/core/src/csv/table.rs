@@ -152,44 +152,40 @@ trait Builder {
     fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)>;
 }
 
-#[derive(Default)]
 struct Text {
     offsets: Vec<i32>,
     values: Vec<u8>,
-    nulls: Option<NullBufferBuilder>,
+    nulls: NullBufferBuilder,
 }
 
 impl Text {
     fn new(rows: usize) -> Text {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        Text { offsets, values: Vec::with_capacity(rows * 8), nulls: Some(NullBufferBuilder::new(rows)) }
+        Text { offsets, values: Vec::with_capacity(rows * 8), nulls: NullBufferBuilder::new(rows) }
     }
 
-    fn array(&mut self) -> Result<StringArray> {
+    fn array(mut self) -> Result<StringArray> {
         // Offsets only grow: when the total fits in an i32, none of them wrapped.
         i32::try_from(self.values.len()).map_err(|_| Error::Limit("a CSV chunk holds more than 2 GiB of one column's text".into()))?;
-        let nulls = self.nulls.take().and_then(|mut n| n.finish());
-        let offsets = OffsetBuffer::new(std::mem::take(&mut self.offsets).into());
-        Ok(StringArray::try_new(offsets, std::mem::take(&mut self.values).into(), nulls)?)
+        Ok(StringArray::try_new(OffsetBuffer::new(self.offsets.into()), self.values.into(), self.nulls.finish())?)
     }
 }
 
 impl Builder for Text {
     fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
-        let nulls = self.nulls.as_mut().expect("pushed after finish");
         match field {
             Some(s) => {
                 self.values.extend_from_slice(s.as_bytes());
-                nulls.append_non_null();
+                self.nulls.append_non_null();
             }
-            None => nulls.append_null(),
+            None => self.nulls.append_null(),
         }
         self.offsets.push(self.values.len() as i32);
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
+    fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
         Ok((Arc::new(self.array()?), Vec::new()))
     }
 }
@@ -205,9 +201,10 @@ impl Builder for Cast {
         self.text.push(field)
     }
 
-    fn finish(mut self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
-        let text = self.text.array()?;
-        let typed = cast_text(&text, &self.to)?;
+    fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
+        let Cast { text, to } = *self;
+        let text = text.array()?;
+        let typed = cast_text(&text, &to)?;
         let mut refused = Vec::new();
         if typed.null_count() != text.null_count() {
             refused = (0..text.len()).filter(|&r| text.is_valid(r) && typed.is_null(r)).map(|r| (r, text.value(r).to_string())).collect();

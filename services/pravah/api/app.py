@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from pravah import web
 from pravah.api.context import ApiContext, OpsContext
 from pravah.api.openapi import document_errors
+from pravah.api.query import single_values
 from pravah.api.routes import accounts, auth, backfills, dryrun, events, jobs, ops, registry, store, uploads
 from pravah.errors import DomainError, Throttled, Unauthorized
 from pravah.storage import LocalStore, StoreError
@@ -43,7 +44,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
-    app = FastAPI(title="Pravah", version=VERSION, summary="What happened to my file?")
+    app = FastAPI(title="Pravah", version=VERSION, summary="What happened to my file?", dependencies=[Depends(single_values)])
     app.state.ctx = ctx
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StoreError, _store_error)

@@ -3,7 +3,8 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use crate::compress::{threads, ParallelGzip};
+use crate::compress::ParallelGzip;
+use crate::pool::threads;
 use crate::error::{Error, Result};
 
 const BUF: usize = 1 << 20;

@@ -12,12 +12,6 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 const BLOCK: usize = 1 << 20;
 const WINDOW: usize = 32 << 10;
 
-/// Threads for compressing one output: the cores this process may use (its cgroup's quota
-/// included), at most 8.
-pub fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
-}
-
 type Deflated = io::Result<(Vec<u8>, crc32fast::Hasher)>;
 
 pub struct ParallelGzip<W: Write> {

@@ -13,6 +13,7 @@ mod jsonl;
 mod ops;
 mod picture;
 pub mod plan;
+mod pool;
 mod read;
 mod rejects;
 mod run;

@@ -3,6 +3,7 @@
 //! file. Streaming: chunks of whole records, each converted to one batch.
 
 mod encoding;
+mod fields;
 mod infer;
 mod scan;
 mod sniff;
@@ -37,8 +38,11 @@ fn ascii(field: &str, c: char) -> Result<u8> {
     u8::try_from(c).ok().filter(u8::is_ascii).ok_or_else(|| Error::plan(0, format!("read_csv.{field} must be one ASCII character, got {c:?}")))
 }
 
-fn text(chunk: &Chunk, field: usize) -> String {
-    String::from_utf8_lossy(chunk.field(field)).into_owned()
+/// A sampled record's fields.
+type Row = Vec<Vec<u8>>;
+
+fn text(field: &[u8]) -> String {
+    String::from_utf8_lossy(field).into_owned()
 }
 
 /// Column names from a header row: empty ones become `column_N`, repeated ones get `_2`, `_3`.
@@ -61,22 +65,21 @@ fn names(header: Vec<String>) -> Vec<String> {
 }
 
 /// The most common field count (the wider one on a tie).
-fn modal_width(items: &[&Item]) -> usize {
+fn modal_width(rows: &[&Row]) -> usize {
     let mut counts = std::collections::BTreeMap::new();
-    for it in items {
-        *counts.entry(it.fields.len()).or_insert(0usize) += 1;
+    for r in rows {
+        *counts.entry(r.len()).or_insert(0usize) += 1;
     }
     counts.into_iter().max_by_key(|&(w, n)| (n, w)).map_or(0, |(w, _)| w)
 }
 
 /// Types of `width` columns from sampled rows.
-fn infer_types(chunk: &Chunk, rows: &[&Item], width: usize, shape: &Shape) -> Vec<DataType> {
+fn infer_types(rows: &[&Row], width: usize, shape: &Shape) -> Vec<DataType> {
     (0..width)
         .map(|c| {
             let values: Vec<String> = rows
                 .iter()
-                .filter(|it| c < it.fields.len())
-                .map(|it| chunk.field(it.fields.start + c))
+                .filter_map(|r| r.get(c))
                 .filter(|f| !shape.is_null(f))
                 .filter_map(|f| std::str::from_utf8(f).ok())
                 .map(|s| if shape.decimal_comma { s.replace(',', ".") } else { s.to_string() })
@@ -88,8 +91,8 @@ fn infer_types(chunk: &Chunk, rows: &[&Item], width: usize, shape: &Shape) -> Ve
 
 /// `header: auto`: a first row is a header when its cells are present and distinct and it
 /// does not fit the types the rows below it share (with no typed column: a header).
-fn looks_like_header(chunk: &Chunk, first: &Item, types: &[DataType], shape: &Shape) -> bool {
-    let cells: Vec<String> = first.fields.clone().map(|f| text(chunk, f)).collect();
+fn looks_like_header(first: &Row, types: &[DataType], shape: &Shape) -> bool {
+    let cells: Vec<String> = first.iter().map(|f| text(f)).collect();
     let distinct = cells.iter().collect::<std::collections::HashSet<_>>().len() == cells.len();
     if !distinct || cells.iter().any(|c| shape.is_null(c.as_bytes())) {
         return false;
@@ -201,7 +204,7 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
 
     // The sample's records: the header candidate and the rows inference looks at.
     let mut scanner = Scanner::new(&head[..], syntax, opts.skip_rows, if complete { opts.skip_footer } else { 0 }, base);
-    let sampled = scanner.next_chunk(opts.infer_rows + 1).map_err(|e| classify_io(uri, e))?.unwrap_or_default();
+    let sampled = scanner.next_chunk(opts.infer_rows + 1).map_err(|e| classify_io(uri, e))?.unwrap_or(Chunk { start: 0, syntax, raw: Vec::new(), items: Vec::new() });
     let mut items: Vec<&Item> = sampled.items.iter().collect();
     if !complete && items.len() > opts.infer_rows {
         items.pop(); // may be cut short by the sample's end
@@ -212,30 +215,31 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
     if let Some(why) = &first.bad {
         return Err(Error::input(uri, format!("the first row (line {}) cannot be read: {why}", first.line)));
     }
-    let good: Vec<&Item> = items.iter().copied().filter(|i| i.bad.is_none()).collect();
+    let split: Vec<Row> = items.iter().filter(|i| i.bad.is_none()).map(|i| sampled.fields(i)).collect();
+    let good: Vec<&Row> = split.iter().collect();
     let header = match opts.header {
         Header::Yes => true,
         Header::No => false,
         Header::Auto => {
             let rows = &good[1..];
-            let width = if rows.is_empty() { first.fields.len() } else { modal_width(rows) };
-            let types = infer_types(&sampled, rows, width, &shape);
-            rows.is_empty() || looks_like_header(&sampled, first, &types, &shape)
+            let width = if rows.is_empty() { good[0].len() } else { modal_width(rows) };
+            let types = infer_types(rows, width, &shape);
+            rows.is_empty() || looks_like_header(good[0], &types, &shape)
         }
     };
     let (names, rows) = if header {
-        (names(first.fields.clone().map(|f| text(&sampled, f)).collect()), &good[1..])
+        (names(good[0].iter().map(|f| text(f)).collect()), &good[1..])
     } else {
         let width = modal_width(&good);
         ((1..=width).map(|i| format!("column_{i}")).collect(), &good[..])
     };
     let width = names.len();
-    let shaped: Vec<&Item> = rows
+    let shaped: Vec<&Row> = rows
         .iter()
         .copied()
-        .filter(|it| it.fields.len() == width || (it.fields.len() < width && opts.ragged != Ragged::Error) || opts.ragged == Ragged::Truncate)
+        .filter(|r| r.len() == width || (r.len() < width && opts.ragged != Ragged::Error) || opts.ragged == Ragged::Truncate)
         .collect();
-    let types = infer_types(&sampled, &shaped, width, &shape);
+    let types = infer_types(&shaped, width, &shape);
     let inferred = Schema::new(names.iter().zip(types).map(|(n, t)| Field::new(n, t, true)).collect::<Vec<_>>());
     shape.schema = Arc::new(apply_overrides(inferred, &opts.schema)?);
     let schema = shape.schema.clone();
@@ -251,46 +255,43 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
 
     let body: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(input));
     let mut scanner = Scanner::new(body, syntax, opts.skip_rows, opts.skip_footer, base);
-    // Scanning runs on a thread of its own, one chunk ahead of the conversion (the
-    // caller's thread): the read then uses a core and a half instead of one. Dropping the
-    // batches stops it at its next send.
-    let (tx, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(0);
-    let scanning = std::thread::Builder::new()
-        .name("pravah-csv-scan".into())
-        .spawn(move || loop {
-            match scanner.next_chunk(BATCH_ROWS).transpose() {
-                Some(chunk) => {
-                    let failed = chunk.is_err();
-                    if tx.send(chunk).is_err() || failed {
-                        return;
-                    }
-                }
-                None => return,
-            }
-        })
-        .map_err(|e| Error::Internal(format!("cannot start the CSV scanner thread: {e}")))?;
-    let mut scanning = Some(scanning);
+    // The scan finds records in order on a thread of its own; the chunks are cut into fields
+    // and converted on every core, and come back in order.
     let mut skip_header = header;
-    let uri = uri.to_string();
     let mut file_pos = chosen.bom as u64;
+    let mut failed = false;
+    let produce = move || -> Option<std::io::Result<Chunk>> {
+        if failed {
+            return None;
+        }
+        let mut chunk = match scanner.next_chunk(BATCH_ROWS).transpose()? {
+            Ok(c) => c,
+            Err(e) => {
+                failed = true;
+                return Some(Err(e));
+            }
+        };
+        if !utf8 {
+            to_file_offsets(&mut chunk, chosen.encoding, &mut file_pos);
+        }
+        if std::mem::take(&mut skip_header) {
+            chunk.items.remove(0);
+        }
+        Some(Ok(chunk))
+    };
+    let shape = Arc::new(shape);
+    let convert = move |chunk: std::io::Result<Chunk>| chunk.map(|c| table::convert(&shape, &c));
+    let mut converted = crate::pool::ordered("pravah-csv", crate::pool::threads(), produce, convert)
+        .map_err(|e| Error::Internal(format!("cannot start the CSV reader threads: {e}")))?;
+    let uri = uri.to_string();
     let batches = std::iter::from_fn(move || -> Option<Result<arrow::record_batch::RecordBatch>> {
         loop {
-            let mut chunk = match chunks.recv() {
-                Ok(Ok(c)) => c,
+            let result = match converted.next()? {
+                Ok(Ok(r)) => r,
                 Ok(Err(e)) => return Some(Err(classify_io(&uri, e))),
-                // The scanner is done: at the end of the input, or it panicked (never a silent cut).
-                Err(_) => {
-                    let panicked = scanning.take().is_some_and(|h| h.join().is_err());
-                    return panicked.then(|| Err(Error::Internal("the CSV scanner thread panicked".into())));
-                }
+                Err(_) => return Some(Err(Error::Internal("a CSV reader thread panicked".into()))),
             };
-            if !utf8 {
-                to_file_offsets(&mut chunk, chosen.encoding, &mut file_pos);
-            }
-            if std::mem::take(&mut skip_header) {
-                chunk.items.remove(0);
-            }
-            let result = table::convert(&shape, &chunk).and_then(|(batch, bad)| {
+            let result = result.and_then(|(batch, bad)| {
                 rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into()))?.take(bad, batch.num_rows() as u64)?;
                 Ok(batch)
             });
@@ -301,4 +302,52 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
         }
     });
     Ok((schema, Box::new(batches), dialect))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+
+    /// Chunks are cut and converted side by side but come back in order: 200 k rows over
+    /// four chunks, with quoted line breaks and stray quotes throughout, read back row for row,
+    /// and the bad rows counted with their lines.
+    #[test]
+    fn chunks_converted_side_by_side_come_back_in_order() {
+        let mut text = String::from("id,note\n");
+        let mut line = 2u64;
+        let (mut ids, mut notes, mut bad) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..200_000i64 {
+            if i % 9_973 == 5 {
+                text.push_str(&format!("{i},\"oops\n"));
+                bad.push(line);
+                line += 1;
+            } else if i % 7 == 0 {
+                text.push_str(&format!("{i},\"x\r\n{i}\"\n"));
+                ids.push(i);
+                notes.push(format!("x\r\n{i}"));
+                line += 2;
+            } else {
+                text.push_str(&format!("{i},n{i}\n"));
+                ids.push(i);
+                notes.push(format!("n{i}"));
+                line += 1;
+            }
+        }
+        let opts: CsvRead = serde_json::from_value(serde_json::json!({"on_bad_rows": "skip"})).unwrap();
+        let rejects = Arc::new(Mutex::new(Rejects::counting("t.csv")));
+        let (_, batches, _) = read(Box::new(Cursor::new(text.into_bytes())), &opts, "t.csv", rejects.clone()).unwrap();
+        let (mut got_ids, mut got_notes) = (Vec::new(), Vec::new());
+        for b in batches {
+            let b = b.unwrap();
+            got_ids.extend(b.column(0).as_primitive::<Int64Type>().values().iter().copied());
+            got_notes.extend(b.column(1).as_string::<i32>().iter().map(|s| s.unwrap().to_string()));
+        }
+        assert_eq!(got_ids, ids);
+        assert_eq!(got_notes, notes);
+        let rejects = rejects.lock().unwrap();
+        assert_eq!(rejects.rejected as usize, bad.len());
+        assert_eq!(rejects.kept.iter().map(|r| r.line).collect::<Vec<_>>(), bad[..rejects.kept.len()]);
+    }
 }

@@ -19,11 +19,11 @@ struct Score {
 fn widths(sample: &[u8], syntax: Syntax, skip_rows: usize, complete: bool) -> Vec<usize> {
     let mut s = Scanner::new(sample, syntax, skip_rows, 0, 0);
     let Ok(Some(chunk)) = s.next_chunk(RECORDS + 1) else { return Vec::new() };
-    let mut items = chunk.items;
+    let mut items = chunk.items.clone();
     if !complete && items.len() > 1 {
         items.pop(); // the sample may have cut the last record short
     }
-    items.iter().filter(|i| i.bad.is_none()).map(|i| i.fields.len()).collect()
+    items.iter().filter(|i| i.bad.is_none()).map(|i| chunk.fields(i).len()).collect()
 }
 
 fn score(widths: &[usize]) -> Score {

@@ -13,6 +13,7 @@ use arrow::datatypes::*;
 use chrono::Utc;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
+use super::fields::Fields;
 use super::scan::{Chunk, Item};
 use crate::error::{Error, Result};
 use crate::plan::Ragged;
@@ -50,18 +51,27 @@ fn reject(chunk: &Chunk, item: &Item, field: Option<usize>, reason: String) -> R
     Rejected { line: item.line, offset: item.offset, field: field.map(|f| f as u64 + 1), raw: chunk.raw[item.raw.clone()].to_vec(), reason }
 }
 
-/// The batch of `chunk`'s good rows, and its bad ones.
+/// The batch of `chunk`'s good rows, and its bad ones. Each record's fields are cut here,
+/// then pushed into the column builders in order (a row's fields are adjacent).
 pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejected>)> {
     let width = shape.schema.fields().len();
     let mut rejects = Vec::new();
-    let all_utf8 = std::str::from_utf8(&chunk.data).is_ok();
+    // The chunk as one str when it is all UTF-8 (fields are then slices of it, unchecked);
+    // otherwise each record's fields are checked on their own.
+    let text = std::str::from_utf8(&chunk.raw).ok();
     let mut good: Vec<&Item> = Vec::with_capacity(chunk.items.len());
+    // Per good row: the first column whose value its type cannot take.
+    let mut violation: Vec<Option<(usize, String)>> = Vec::with_capacity(chunk.items.len());
+    let mut builders: Vec<Box<dyn Builder>> = shape.schema.fields().iter().map(|f| builder(f.data_type(), chunk.items.len(), shape)).collect();
+    let mut fields = Fields::default();
+    let raw = &chunk.raw[..];
     for item in &chunk.items {
         if let Some(why) = &item.bad {
             rejects.push(reject(chunk, item, None, why.clone()));
             continue;
         }
-        let n = item.fields.len();
+        fields.cut(raw, item, chunk.syntax);
+        let n = fields.len();
         let fits = match shape.ragged {
             _ if n == width => true,
             Ragged::Error => false,
@@ -72,37 +82,26 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
             rejects.push(reject(chunk, item, None, format!("expected {width} fields, found {n}")));
             continue;
         }
-        if !all_utf8 {
-            if let Err(e) = std::str::from_utf8(chunk.record_data(item)) {
-                let field = item.fields.clone().position(|f| std::str::from_utf8(chunk.field(f)).is_err()).unwrap_or(0);
-                rejects.push(reject(chunk, item, Some(field), format!("field {} is not valid UTF-8 ({e}); set `encoding` if the file is not UTF-8", field + 1)));
+        if text.is_none() {
+            if let Some((f, e)) = (0..n).find_map(|f| fields.text(raw, None, f).err().map(|e| (f, e))) {
+                rejects.push(reject(chunk, item, Some(f), format!("field {} is not valid UTF-8 ({e}); set `encoding` if the file is not UTF-8", f + 1)));
                 continue;
             }
         }
-        good.push(item);
-    }
-    // Per good row: the first column whose value its type cannot take.
-    let mut violation: Vec<Option<(usize, String)>> = vec![None; good.len()];
-    let mut builders: Vec<Box<dyn Builder>> = shape.schema.fields().iter().map(|f| builder(f.data_type(), good.len(), shape)).collect();
-    // The chunk's text as one str when it is all UTF-8: fields are cut at ASCII separators,
-    // so slicing it needs no second check. Otherwise each good record was checked above.
-    let text = all_utf8.then(|| std::str::from_utf8(&chunk.data).ok()).flatten();
-    let field_text = |i: usize| -> Result<&str> {
-        let (start, end) = (if i == 0 { 0 } else { chunk.ends[i - 1] }, chunk.ends[i]);
-        match text {
-            Some(t) => t.get(start..end).ok_or_else(|| Error::Internal("a field does not start on a character".into())),
-            None => std::str::from_utf8(&chunk.data[start..end]).map_err(|e| Error::Internal(format!("utf-8 checked yet invalid: {e}"))),
-        }
-    };
-    // Row by row: a row's fields sit together in the chunk, so one pass reads them in order.
-    for (r, item) in good.iter().enumerate() {
-        let present = item.fields.len().min(width);
+        let present = n.min(width);
+        let mut first_bad = None;
         for (c, b) in builders.iter_mut().enumerate() {
-            let field = if c < present { Some(field_text(item.fields.start + c)?).filter(|f| !shape.is_null(f.as_bytes())) } else { None };
+            let field = if c < present {
+                Some(fields.text(raw, text, c).map_err(|e| Error::Internal(format!("utf-8 checked yet invalid: {e}")))?).filter(|f| !shape.is_null(f.as_bytes()))
+            } else {
+                None
+            };
             if let Err(value) = b.push(field) {
-                violation[r].get_or_insert((c, value));
+                first_bad.get_or_insert((c, value));
             }
         }
+        violation.push(first_bad);
+        good.push(item);
     }
     let mut columns = Vec::with_capacity(width);
     for (c, b) in builders.into_iter().enumerate() {

@@ -1,0 +1,216 @@
+//! A record's fields, cut from its bytes once the scan has found where the record ends. A
+//! field is a span of the chunk's own bytes whenever it can be (no copy): unquoted, or quoted
+//! with nothing to unescape. Only a field with a doubled quote, an escape or text after its
+//! closing quote is rebuilt, in a buffer of its own. Quotes open a field only at its start
+//! (past blanks when trimming); a quote elsewhere is text.
+
+use std::ops::Range;
+
+use memchr::{memchr2, memchr_iter};
+
+use super::scan::{Item, Syntax};
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    /// In `Fields::own` (unescaped) rather than in the chunk's bytes.
+    own: bool,
+}
+
+/// The fields of one record at a time (the buffers are reused from record to record).
+#[derive(Debug, Default)]
+pub struct Fields {
+    spans: Vec<Span>,
+    own: Vec<u8>,
+}
+
+fn blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+impl Fields {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Cut `item`'s fields out of `raw` (the chunk's bytes).
+    pub fn cut(&mut self, raw: &[u8], item: &Item, s: Syntax) {
+        self.spans.clear();
+        self.own.clear();
+        // With trimming, a blank delimiter is skipped like any blank at a field's start.
+        if item.plain && !(s.trim && blank(s.delimiter)) {
+            self.cut_plain(raw, item.raw.clone(), s);
+        } else {
+            self.cut_quoted(raw, item.raw.clone(), s);
+        }
+    }
+
+    /// Field `i`'s bytes.
+    pub fn bytes<'a>(&'a self, raw: &'a [u8], i: usize) -> &'a [u8] {
+        let sp = self.spans[i];
+        if sp.own {
+            &self.own[sp.start..sp.end]
+        } else {
+            &raw[sp.start..sp.end]
+        }
+    }
+
+    /// Field `i` as text; `text` is the chunk's bytes as a str when they are all UTF-8.
+    pub fn text<'a>(&'a self, raw: &'a [u8], text: Option<&'a str>, i: usize) -> Result<&'a str, std::str::Utf8Error> {
+        let sp = self.spans[i];
+        match text {
+            // Spans of the chunk start and end at ASCII bytes, on character boundaries.
+            Some(t) if !sp.own => match t.get(sp.start..sp.end) {
+                Some(field) => Ok(field),
+                None => std::str::from_utf8(self.bytes(raw, i)),
+            },
+            _ => std::str::from_utf8(self.bytes(raw, i)),
+        }
+    }
+
+    fn push(&mut self, start: usize, end: usize, trim: bool, raw: &[u8]) {
+        let (mut start, mut end) = (start, end.max(start));
+        if trim {
+            while start < end && blank(raw[start]) {
+                start += 1;
+            }
+            while end > start && blank(raw[end - 1]) {
+                end -= 1;
+            }
+        }
+        self.spans.push(Span { start, end, own: false });
+    }
+
+    fn cut_plain(&mut self, raw: &[u8], record: Range<usize>, s: Syntax) {
+        let mut at = record.start;
+        for d in memchr_iter(s.delimiter, &raw[record.clone()]) {
+            self.push(at, record.start + d, s.trim, raw);
+            at = record.start + d + 1;
+        }
+        self.push(at, record.end, s.trim, raw);
+    }
+
+    fn cut_quoted(&mut self, raw: &[u8], record: Range<usize>, s: Syntax) {
+        let end = record.end;
+        let escape_inside = s.escape_inside();
+        let mut i = record.start;
+        'fields: loop {
+            if s.trim {
+                while i < end && blank(raw[i]) {
+                    i += 1;
+                }
+            }
+            let mut f = Field { seg: i, own: None, quoted_end: None };
+            if let Some(q) = s.quote.filter(|&q| i < end && raw[i] == q) {
+                f.seg = i + 1;
+                i += 1;
+                loop {
+                    let Some(at) = find(&raw[i..end], q, escape_inside).map(|at| i + at) else {
+                        i = end; // unclosed (the scan made such a record bad): the rest is the field
+                        break;
+                    };
+                    if raw[at] != q {
+                        i = f.escaped(raw, &mut self.own, at, end);
+                    } else if s.escape.is_none_or(|e| e == q) && at + 1 < end && raw[at + 1] == q {
+                        f.spill(raw, &mut self.own, at + 1); // the doubled quote stands for one
+                        f.seg = at + 2;
+                        i = at + 2;
+                    } else {
+                        // The closing quote: the field ends here unless text follows it.
+                        let stop = find(&raw[at + 1..end], s.delimiter, s.escape).map(|x| at + 1 + x);
+                        let to = stop.unwrap_or(end);
+                        let delimited = stop.is_none_or(|x| raw[x] == s.delimiter);
+                        if delimited && (to == at + 1 || (s.trim && raw[at + 1..to].iter().all(|&b| blank(b)))) {
+                            f.finish(raw, &mut self.own, at, false, &mut self.spans);
+                            match stop {
+                                None => return,
+                                Some(_) => {
+                                    i = to + 1;
+                                    continue 'fields;
+                                }
+                            }
+                        }
+                        f.spill(raw, &mut self.own, at);
+                        f.quoted_end = Some(self.own.len());
+                        f.seg = at + 1;
+                        i = at + 1;
+                        break;
+                    }
+                }
+            }
+            // Unquoted text, up to the delimiter or the record's end.
+            loop {
+                match find(&raw[i..end], s.delimiter, s.escape).map(|x| i + x) {
+                    Some(at) if raw[at] != s.delimiter => i = f.escaped(raw, &mut self.own, at, end),
+                    Some(at) => {
+                        f.finish(raw, &mut self.own, at, s.trim, &mut self.spans);
+                        i = at + 1;
+                        continue 'fields;
+                    }
+                    None => {
+                        f.finish(raw, &mut self.own, end, s.trim, &mut self.spans);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The field being cut: `raw[seg..]` not yet placed; once anything had to be unescaped, the
+/// field lives in the own buffer from `own` on.
+struct Field {
+    seg: usize,
+    own: Option<usize>,
+    /// Where a closing quote's content ended in the own buffer (trimming stops there).
+    quoted_end: Option<usize>,
+}
+
+impl Field {
+    fn spill(&mut self, raw: &[u8], own: &mut Vec<u8>, upto: usize) {
+        self.own.get_or_insert(own.len());
+        own.extend_from_slice(&raw[self.seg..upto.max(self.seg)]);
+    }
+
+    /// The field ends at `end` (a delimiter or the record's end), trailing blanks trimmed.
+    fn finish(&mut self, raw: &[u8], own: &mut Vec<u8>, end: usize, trim: bool, spans: &mut Vec<Span>) {
+        match self.own {
+            None => {
+                let mut e = end.max(self.seg);
+                if trim {
+                    while e > self.seg && blank(raw[e - 1]) {
+                        e -= 1;
+                    }
+                }
+                spans.push(Span { start: self.seg, end: e, own: false });
+            }
+            Some(o) => {
+                own.extend_from_slice(&raw[self.seg..end.max(self.seg)]);
+                if trim {
+                    let keep = self.quoted_end.unwrap_or(o);
+                    while own.len() > keep && own.last().is_some_and(|&b| blank(b)) {
+                        own.pop();
+                    }
+                }
+                spans.push(Span { start: o, end: own.len(), own: true });
+            }
+        }
+    }
+
+    /// An escape at `at`: the byte after it is taken as it is. Returns where to go on.
+    fn escaped(&mut self, raw: &[u8], own: &mut Vec<u8>, at: usize, end: usize) -> usize {
+        self.spill(raw, own, at);
+        own.extend_from_slice(&raw[(at + 1).min(end)..(at + 2).min(end)]);
+        self.seg = (at + 2).min(end);
+        self.seg
+    }
+}
+
+/// The first `a` or `b` (when given) in `hay`.
+fn find(hay: &[u8], a: u8, b: Option<u8>) -> Option<usize> {
+    match b {
+        None => memchr::memchr(a, hay),
+        Some(b) => memchr2(a, b, hay),
+    }
+}

@@ -1,0 +1,167 @@
+//! Work spread over the cores, handed back in order: one thread makes the inputs in turn (a
+//! scan that must run in order), `threads` threads work on them side by side, and the caller
+//! takes the results in the order the inputs were made. At most `2 × threads` inputs are in
+//! flight, so memory stays bounded however uneven the work.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+/// Threads for one task: the cores this process may use (its cgroup's quota included), at
+/// most 8.
+pub fn threads() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// A result that never came: its worker (or the producer) panicked.
+#[derive(Debug)]
+pub struct Panicked;
+
+pub struct Ordered<O> {
+    results: Receiver<(u64, thread::Result<O>)>,
+    tokens: SyncSender<()>,
+    stop: Arc<AtomicBool>,
+    waiting: BTreeMap<u64, thread::Result<O>>,
+    next: u64,
+    producer: Option<JoinHandle<()>>,
+}
+
+/// Run `produce` on a thread named `name` until it returns None, and `work` on each input on
+/// `threads` threads. Dropping the iterator stops both at their next input.
+pub fn ordered<I, O>(
+    name: &str,
+    threads: usize,
+    mut produce: impl FnMut() -> Option<I> + Send + 'static,
+    work: impl Fn(I) -> O + Send + Sync + 'static,
+) -> std::io::Result<Ordered<O>>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+{
+    let threads = threads.max(1);
+    let window = 2 * threads;
+    let (tokens, permits) = sync_channel::<()>(window);
+    for _ in 0..window {
+        tokens.send(()).expect("the channel holds the window");
+    }
+    let (inputs, queue) = sync_channel::<(u64, I)>(window);
+    let (done, results) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let queue = Arc::new(Mutex::new(queue));
+    let work = Arc::new(work);
+    for k in 0..threads {
+        let (queue, done, work) = (queue.clone(), done.clone(), work.clone());
+        thread::Builder::new().name(format!("{name}-{k}")).spawn(move || loop {
+            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let Ok((seq, input)) = next else { return };
+            let out = catch_unwind(AssertUnwindSafe(|| work(input)));
+            if done.send((seq, out)).is_err() {
+                return;
+            }
+        })?;
+    }
+    let halt = stop.clone();
+    let producer = thread::Builder::new().name(name.to_string()).spawn(move || {
+        let mut seq = 0;
+        while permits.recv().is_ok() && !halt.load(Ordering::Relaxed) {
+            let Some(input) = produce() else { return };
+            if inputs.send((seq, input)).is_err() {
+                return;
+            }
+            seq += 1;
+        }
+    })?;
+    Ok(Ordered { results, tokens, stop, waiting: BTreeMap::new(), next: 0, producer: Some(producer) })
+}
+
+impl<O> Iterator for Ordered<O> {
+    type Item = Result<O, Panicked>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(out) = self.waiting.remove(&self.next) {
+                self.next += 1;
+                let _ = self.tokens.try_send(());
+                return Some(out.map_err(|_| Panicked));
+            }
+            match self.results.recv() {
+                Ok((seq, out)) => {
+                    self.waiting.insert(seq, out);
+                }
+                // Every worker is done: the producer ended (or panicked, never a silent cut).
+                Err(_) => {
+                    let panicked = self.producer.take().is_some_and(|h| h.join().is_err());
+                    return panicked.then_some(Err(Panicked));
+                }
+            }
+        }
+    }
+}
+
+impl<O> Drop for Ordered<O> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_in_input_order_whatever_the_timing() {
+        let mut n = 0u64;
+        let out = ordered(
+            "t",
+            3,
+            move || {
+                n += 1;
+                (n <= 200).then_some(n)
+            },
+            |x| {
+                // Uneven work: later inputs often finish first.
+                std::thread::sleep(std::time::Duration::from_micros((x * 7919) % 500));
+                x * 2
+            },
+        )
+        .unwrap();
+        let got: Vec<u64> = out.map(Result::unwrap).collect();
+        assert_eq!(got, (1..=200).map(|x| x * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panicking_worker_is_an_error_in_its_place() {
+        let mut n = 0;
+        let out: Vec<Result<i32, Panicked>> = ordered(
+            "t",
+            2,
+            move || {
+                n += 1;
+                (n <= 5).then_some(n)
+            },
+            |x| if x == 3 { panic!("boom") } else { x },
+        )
+        .unwrap()
+        .collect();
+        assert_eq!(out.len(), 5);
+        assert!(out[2].is_err());
+        assert_eq!(out.iter().filter_map(|r| r.as_ref().ok().copied()).collect::<Vec<_>>(), vec![1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn dropping_stops_the_producer() {
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = made.clone();
+        let mut out = ordered("t", 2, move || Some(count.fetch_add(1, Ordering::SeqCst)), |x| x).unwrap();
+        assert_eq!(out.next().unwrap().unwrap(), 0);
+        drop(out);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let after = made.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(made.load(Ordering::SeqCst), after, "the producer went on after the drop");
+        assert!(after <= 2 * 2 + 2, "made {after} inputs for one taken");
+    }
+}

@@ -19,9 +19,9 @@ from pravah.signals import stop_on_signal
 from pravah.storage import S3Store
 from pravah.worker import Worker
 
-# A role's heavier modules are imported in __init__ only when it has that role: the API's
-# (FastAPI, the web pages: ~1.5 s of CPU) and Kafka's (FastStream: ~0.7 s). A restarted process
-# is back sooner, the more so on a busy machine.
+# A role's heavy modules are imported in Server.__init__, by a process with that role only: the
+# API's (FastAPI, the web pages) take ~0.6 s of CPU, FastStream's ~0.2 s (twice that without
+# cached bytecode), which a restarted worker spent before serving, longer on a busy machine.
 
 log = logging.getLogger("pravah.server")
 ROLES = ("api", "ingest", "worker", "relay")  # `all`

@@ -1,7 +1,14 @@
 """Domain errors, raised by domain code and mapped to HTTP once (api/app.py) and to exit codes
-once (cli). Each message says what is wrong and where."""
+once (cli); and the errors that stop a server process at start-up. Each message says what is
+wrong and where."""
 
 from __future__ import annotations
+
+
+class StartupError(Exception):
+    """A setting or the machine stops a server process before it serves (a missing signing key, a
+    taken port): `pravah serve` prints the one line and exits 2. One base class so that the CLI
+    need not import each role's modules to know their errors."""
 
 
 class DomainError(Exception):

@@ -10,18 +10,18 @@ import logging
 
 import anyio
 
-from pravah import bus, registry, relay
-from pravah.accounts import bootstrap
-from pravah.api import serve
-from pravah.api.context import ApiContext, OpsContext
+from pravah import registry, relay
+from pravah.api import probes
 from pravah.batch.runner import Runner
 from pravah.db.session import make_engine, make_read_engine, migrate, sessions
-from pravah.ingest import IngestStats
-from pravah.live.hub import Hub
 from pravah.settings import Settings
 from pravah.signals import stop_on_signal
 from pravah.storage import S3Store
 from pravah.worker import Worker
+
+# A role's heavy modules are imported in Server.__init__, by a process with that role only: the
+# API's (FastAPI, the web pages) take ~0.6 s of CPU, FastStream's ~0.2 s (twice that without
+# cached bytecode), which a restarted worker spent before serving, longer on a busy machine.
 
 log = logging.getLogger("pravah.server")
 ROLES = ("api", "ingest", "worker", "relay")  # `all`
@@ -34,30 +34,47 @@ class Server:
         if unknown:
             raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; expected {', '.join(ROLES + NAMED_ROLES)} or all")
         self.settings, self.roles = settings, roles
-        # Before touching anything: a missing signing key or open mode off loopback is one clear line.
-        self.signer = bootstrap.signer(settings) if "api" in roles else None
+        self.signer = None
+        if "api" in roles:
+            from pravah.accounts import bootstrap
+
+            # Before touching anything: a missing signing key or open mode off loopback is one clear line.
+            self.signer = bootstrap.signer(settings)
         ops = settings.ops
-        self.ops_socket = serve.bind_ops(ops.host, ops.port) if "api" not in roles and ops.port else None
+        self.ops_socket = probes.bind_ops(ops.host, ops.port) if "api" not in roles and ops.port else None
         migrate(settings.db_url, retry_seconds=120)  # a process started during a database restart waits
         self.db = make_engine(settings.db_url)
         self.sessions = sessions(self.db)
         self.store = S3Store(settings.s3)
-        self.stats = IngestStats()
-        self.broker = bus.make_broker(settings.kafka) if roles & {"ingest", "relay", "api"} else None
-        if "ingest" in roles:
-            bus.add_ingest(self.broker, settings.kafka, self.sessions, self.stats)
-        self.sink = bus.KafkaSink(self.broker, settings.kafka) if "relay" in roles else None
+        self.broker = self.sink = None
+        if roles & {"ingest", "relay", "api"}:
+            from pravah import bus
+
+            self.broker = bus.make_broker(settings.kafka)
+            if "ingest" in roles:
+                from pravah.ingest import IngestStats
+
+                bus.add_ingest(self.broker, settings.kafka, self.sessions, IngestStats())
+            if "relay" in roles:
+                self.sink = bus.KafkaSink(self.broker, settings.kafka)
         self.worker = Worker(self.sessions, registry.Registry(self.sessions), self.store, settings.worker,
                              settings.worker.pool) if "worker" in roles else None
         checks = {"kafka": lambda: self.broker.ping(timeout=2.0)} if self.broker else {}
-        self.ops = OpsContext(self.sessions, checks) if self.ops_socket else None
+        self.ops = probes.OpsContext(self.sessions, checks) if self.ops_socket else None
         self.api = None
         if "api" in roles:
+            from pravah.api import serve
+            from pravah.api.context import ApiContext
+            from pravah.live.hub import Hub
+
             self.api = ApiContext(self.sessions, settings, self.store, self.signer, Hub(self.sessions, settings.db_url),
                                   open=settings.auth.mode == "open", checks=checks, reads=make_read_engine(settings.db_url, self.db))
             serve.check_open_mode(self.api)
 
     async def _api(self) -> None:
+        from pravah.accounts import bootstrap
+        from pravah.api import serve
+
         await bootstrap.seed_tenants(self.sessions, self.settings)
         await serve.serve(self.api)
 
@@ -90,7 +107,7 @@ class Server:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(stop_on_signal, tg.cancel_scope, self._drain if self.worker else None)
                 if self.ops:
-                    tg.start_soon(serve.serve_ops, self.ops, self.ops_socket)
+                    tg.start_soon(probes.serve_ops, self.ops, self.ops_socket)
                 if self.broker:
                     tg.start_soon(self._kafka)
                 if self.worker:

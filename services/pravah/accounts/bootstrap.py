@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from pravah.accounts import keys, users
 from pravah.accounts.tokens import Signer
+from pravah.errors import StartupError
 from pravah.settings import Settings
 
 
-class MissingSecret(Exception):
+class MissingSecret(StartupError):
     pass
 
 

@@ -1,1 +1,1 @@
-"""HTTP API (FastAPI)."""
+"""HTTP API (FastAPI); and the ops port of a process without it (probes.py: plain ASGI)."""

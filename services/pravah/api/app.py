@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
 from pravah import web
-from pravah.api.context import ApiContext, OpsContext
+from pravah.api.context import ApiContext
 from pravah.api.openapi import document_errors
 from pravah.api.query import single_values
 from pravah.api.routes import accounts, auth, backfills, dryrun, events, jobs, ops, registry, store, uploads
@@ -67,15 +67,4 @@ def metrics_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(title="Pravah metrics", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.add_api_route("/metrics", ops.render, methods=["GET"])
-    return app
-
-
-def ops_app(ctx: OpsContext) -> FastAPI:
-    """A process without the API: the public probes, and its own /metrics without credentials
-    (on a port only the cluster reaches, like the API's metrics port)."""
-    app = FastAPI(title="Pravah ops", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.ctx = ctx
-    app.add_api_route("/healthz", ops.healthz, methods=["GET"])
-    app.add_api_route("/readyz", ops.readyz, methods=["GET"])
-    app.add_api_route("/metrics", ops.render_own, methods=["GET"])
     return app

@@ -1,30 +1,18 @@
-"""What the API needs from the process that serves it (built by embedded.py or server.py), and
-what the probes and /metrics of a process without the API need (server.py)."""
+"""What the API needs from the process that serves it (built by embedded.py or server.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from pravah.accounts.authenticator import Authenticator
 from pravah.accounts.tokens import Signer
+from pravah.api.probes import Check
 from pravah.ingest import LiveRouter
 from pravah.live.hub import Hub
 from pravah.settings import Settings
 from pravah.storage import Store
-
-Check = Callable[[], Awaitable[bool]]
-
-
-@dataclass
-class OpsContext:
-    """/healthz, /readyz and /metrics of `pravah serve ingest|worker|relay`: the database, and
-    the other dependencies /readyz asks about (Kafka for ingest and relay)."""
-
-    sessions: async_sessionmaker
-    checks: dict[str, Check] = field(default_factory=dict)
 
 
 @dataclass

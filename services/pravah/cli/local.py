@@ -197,8 +197,7 @@ def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, 
           pool: Annotated[str | None, typer.Option(help="The worker claims only this pool's jobs (PRAVAH_WORKER__POOL; default: default).")] = None) -> None:
     """Run the server path against PostgreSQL, Kafka and S3/MinIO (settings: PRAVAH_* env vars).
     Without the api role, /healthz, /readyz and /metrics are served on PRAVAH_OPS__PORT (9100)."""
-    from pravah.accounts.bootstrap import MissingSecret
-    from pravah.api.serve import OpenModeNotLoopback, OpsPortError
+    from pravah.errors import StartupError
     from pravah.server import ROLES, Server
 
     if pool is not None:
@@ -210,7 +209,7 @@ def serve(role: Annotated[str, typer.Argument(help="api, ingest, worker, relay, 
     observe.setup(s, f"pravah-{next(iter(roles))}" if len(roles) == 1 else "pravah", "json")
     try:
         server = Server(s, roles)
-    except (ValueError, MissingSecret, OpenModeNotLoopback, OpsPortError) as e:
+    except (ValueError, StartupError) as e:
         raise fail(str(e), 2) from None
     try:
         anyio.run(server.run, backend_options={"use_uvloop": True})

@@ -1,13 +1,12 @@
 """Alembic environment: async engines for SQLite (embedded) and PostgreSQL alike."""
 
-import asyncio
-
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pravah.accounts import models as _accounts  # noqa: F401  (their tables join Base.metadata)
 from pravah.batch import models as _batch  # noqa: F401
 from pravah.db.models import Base
+from pravah.db.session import on_own_loop
 from pravah.live import models as _live  # noqa: F401
 from pravah.ops import models as _ops  # noqa: F401
 from pravah.uploads import models as _uploads  # noqa: F401
@@ -21,31 +20,12 @@ def _run(connection):
         context.run_migrations()
 
 
-async def _online() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+async def _online(url: str) -> None:
+    engine = create_async_engine(url)
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()
     await engine.dispose()
 
 
-def _in_thread() -> None:
-    # migrate() may be called from inside a running event loop (tests, `pravah up`).
-    import threading
-
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(_online())
-        except BaseException as e:  # re-raised in the caller's thread
-            errors.append(e)
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if errors:
-        raise errors[0]
-
-
-_in_thread()
+on_own_loop(_online, config.get_main_option("sqlalchemy.url"))

@@ -1,7 +1,7 @@
 """/healthz and /readyz (public: probes carry no credentials) and /metrics (the `metrics`
 right: administrators or a key with that scope; or unauthenticated on PRAVAH_API__METRICS_PORT).
 A process without the API serves the same probes and its own /metrics, unauthenticated, on
-PRAVAH_OPS__PORT (api/app.py: ops_app)."""
+PRAVAH_OPS__PORT (api/probes.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from pravah import metrics
+from pravah.api import probes
 from pravah.api.deps import Admin, MetricsReader, SessionDep
 from pravah.ops import stats
 
@@ -27,29 +27,12 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "The database or Kafka is not reachable (each named true/false)."}})
 async def readyz(request: Request, session: SessionDep) -> JSONResponse:
     """Public. The database and (when configured) Kafka are reachable; 503 when one is not."""
-    results: dict[str, bool] = {}
-    try:
-        await session.execute(text("SELECT 1"))
-        results["database"] = True
-    except Exception:
-        results["database"] = False
-    for name, check in request.app.state.ctx.checks.items():
-        try:
-            results[name] = await check()
-        except Exception:
-            results[name] = False
-    ok = all(results.values())
-    return JSONResponse({"ready": ok, **results}, status_code=200 if ok else 503)
+    body = await probes.readiness(session, request.app.state.ctx.checks)
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 async def render(session: SessionDep) -> Response:
     body, content_type = await metrics.render(session)
-    return Response(body, media_type=content_type)
-
-
-async def render_own() -> Response:
-    """Only this process's counters: no database query per scrape of a worker pod."""
-    body, content_type = metrics.render_own()
     return Response(body, media_type=content_type)
 
 

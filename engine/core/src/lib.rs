@@ -11,6 +11,7 @@ pub mod expr;
 pub mod fuzzing;
 mod jsonl;
 mod ops;
+mod parquet_out;
 mod picture;
 pub mod plan;
 mod pool;

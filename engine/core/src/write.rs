@@ -5,12 +5,12 @@ use std::io::BufWriter;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::codec::Encoder;
 use crate::error::{Error, Result};
+use crate::parquet_out::ParquetSink;
 use crate::plan::{ParquetCompression, Step};
 use crate::storage::{ObjectWriter, Written};
 
@@ -23,7 +23,7 @@ pub fn finish_out(out: Out, uri: &str) -> Result<Written> {
 }
 
 pub enum TableSink {
-    Parquet(ArrowWriter<Out>),
+    Parquet(ParquetSink<Out>),
     /// The schema, to write the header of a table with no rows.
     Csv(arrow::csv::Writer<Out>, Option<SchemaRef>),
     Jsonl(arrow::json::LineDelimitedWriter<Out>),
@@ -45,7 +45,7 @@ impl TableSink {
                     .set_max_row_group_row_count(Some(p.row_group_rows.max(1)))
                     .set_statistics_enabled(EnabledStatistics::Page)
                     .build();
-                TableSink::Parquet(ArrowWriter::try_new(out, schema, Some(props))?)
+                TableSink::Parquet(ParquetSink::new(out, schema, props, crate::pool::threads())?)
             }
             Step::WriteCsv(c) => {
                 let delimiter = u8::try_from(c.delimiter)
@@ -73,8 +73,7 @@ impl TableSink {
 
     pub fn finish(self, uri: &str) -> Result<Written> {
         let out = match self {
-            // into_inner writes the footer itself; finish() first would make it fail.
-            TableSink::Parquet(w) => w.into_inner()?,
+            TableSink::Parquet(w) => w.finish()?,
             TableSink::Csv(mut w, pending) => {
                 if let Some(schema) = pending {
                     w.write(&RecordBatch::new_empty(schema))?; // the header alone

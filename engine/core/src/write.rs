@@ -25,7 +25,7 @@ pub fn finish_out(out: Out, uri: &str) -> Result<Written> {
 pub enum TableSink {
     Parquet(ParquetSink<Out>),
     /// The schema, to write the header of a table with no rows.
-    Csv(arrow::csv::Writer<Out>, Option<SchemaRef>),
+    Csv(Box<arrow::csv::Writer<Out>>, Option<SchemaRef>),
     Jsonl(arrow::json::LineDelimitedWriter<Out>),
 }
 
@@ -50,7 +50,7 @@ impl TableSink {
             Step::WriteCsv(c) => {
                 let delimiter = u8::try_from(c.delimiter)
                     .map_err(|_| Error::plan(0, format!("write_csv.delimiter must be ASCII, got {:?}", c.delimiter)))?;
-                TableSink::Csv(arrow::csv::WriterBuilder::new().with_header(c.header).with_delimiter(delimiter).build(out), Some(schema))
+                TableSink::Csv(Box::new(arrow::csv::WriterBuilder::new().with_header(c.header).with_delimiter(delimiter).build(out)), Some(schema))
             }
             Step::WriteJsonl(j) => TableSink::Jsonl(
                 arrow::json::WriterBuilder::new().with_explicit_nulls(j.explicit_nulls).build::<_, arrow::json::writer::LineDelimited>(out),

@@ -84,24 +84,6 @@ fn part(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(RecordBatch, 
     Ok((batch, bad))
 }
 
-/// A chunk's lines checked and decoded in two halves side by side (the one decoding thread
-/// was the bound: it took 2.5× the Parquet encode's time); its batches in order.
-fn chunk(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(Vec<RecordBatch>, Vec<Rejected>)> {
-    if lines.len() < 2048 {
-        let (batch, bad) = part(schema, buf, lines)?;
-        return Ok((vec![batch], bad));
-    }
-    let (first, second) = lines.split_at(lines.len() / 2);
-    let (a, b) = std::thread::scope(|s| {
-        let later = s.spawn(|| part(schema, buf, second));
-        let now = part(schema, buf, first);
-        (now, later.join().map_err(|_| Error::Internal("a JSON decoding thread panicked".into())))
-    });
-    let ((a, mut bad), (b, bad_b)) = (a?, b??);
-    bad.extend(bad_b);
-    Ok((vec![a, b], bad))
-}
-
 pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, rejects: Arc<Mutex<Rejects>>) -> Result<(SchemaRef, Batches)> {
     let (head, _) = sample(&mut input, uri, opts.infer_rows + 1)?;
     // Infer from the lines that are objects: one broken line must not break the schema.
@@ -118,56 +100,64 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
     let schema = Arc::new(apply_overrides(inferred, &opts.schema)?);
     let mut body = std::io::BufReader::with_capacity(1 << 20, Cursor::new(head).chain(input));
     let (mut number, mut offset) = (0u64, 0u64);
-    let uri = uri.to_string();
-    let out = schema.clone();
-    let mut ready = std::collections::VecDeque::new();
-    let batches = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
-        loop {
-            if let Some(b) = ready.pop_front() {
-                return Some(Ok(b));
-            }
-            let mut buf = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
-            let mut lines = Vec::new();
-            let mut eof = false;
-            while lines.len() < BATCH_ROWS && buf.len() < CHUNK_BYTES {
-                let start = buf.len();
-                match body.read_until(b'\n', &mut buf) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
+    let mut done = false;
+    // Lines are gathered in order on a thread of their own; chunks are checked and decoded on
+    // every core and come back in order.
+    let produce = move || -> Option<std::io::Result<(Vec<u8>, Vec<Line>)>> {
+        if done {
+            return None;
+        }
+        let mut buf = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
+        let mut lines = Vec::new();
+        while lines.len() < BATCH_ROWS && buf.len() < CHUNK_BYTES {
+            let start = buf.len();
+            match body.read_until(b'\n', &mut buf) {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(n) => {
+                    number += 1;
+                    let at = offset;
+                    offset += n as u64;
+                    let mut end = buf.len();
+                    while end > start && matches!(buf[end - 1], b'\n' | b'\r') {
+                        end -= 1;
                     }
-                    Ok(n) => {
-                        number += 1;
-                        let at = offset;
-                        offset += n as u64;
-                        let mut end = buf.len();
-                        while end > start && matches!(buf[end - 1], b'\n' | b'\r') {
-                            end -= 1;
-                        }
-                        if buf[start..end].iter().all(u8::is_ascii_whitespace) {
-                            buf.truncate(start);
-                            continue;
-                        }
-                        lines.push(Line { number, offset: at, text: start..end });
+                    if buf[start..end].iter().all(u8::is_ascii_whitespace) {
+                        buf.truncate(start);
+                        continue;
                     }
-                    Err(e) => return Some(Err(classify_io(&uri, e))),
+                    lines.push(Line { number, offset: at, text: start..end });
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
                 }
             }
-            if lines.is_empty() && eof {
-                return None;
+        }
+        (!lines.is_empty()).then_some(Ok((buf, lines)))
+    };
+    let shape = schema.clone();
+    let work = move |chunk: std::io::Result<(Vec<u8>, Vec<Line>)>| chunk.map(|(buf, lines)| part(&shape, &buf, &lines));
+    let mut parts = crate::pool::ordered("pravah-jsonl", crate::pool::threads(), produce, work)
+        .map_err(|e| Error::Internal(format!("cannot start the JSON lines reader threads: {e}")))?;
+    let uri = uri.to_string();
+    let batches = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
+        loop {
+            let (batch, mut bad) = match parts.next()? {
+                Ok(Ok(Ok(part))) => part,
+                Ok(Ok(Err(e))) => return Some(Err(e)),
+                Ok(Err(e)) => return Some(Err(classify_io(&uri, e))),
+                Err(_) => return Some(Err(Error::Internal("a JSON lines reader thread panicked".into()))),
+            };
+            bad.sort_by_key(|r| r.offset);
+            let taken = rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into())).and_then(|mut r| r.take(bad, batch.num_rows() as u64));
+            if let Err(e) = taken {
+                return Some(Err(e));
             }
-            let result = chunk(&out, &buf, &lines).and_then(|(batches, mut bad)| {
-                bad.sort_by_key(|r| r.offset);
-                let rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>() as u64;
-                rejects.lock().map_err(|_| Error::Internal("rejects lock poisoned".into()))?.take(bad, rows)?;
-                Ok(batches)
-            });
-            match result {
-                Ok(batches) => ready.extend(batches.into_iter().filter(|b| b.num_rows() > 0)),
-                Err(e) => return Some(Err(e)),
-            }
-            if ready.is_empty() && eof {
-                return None;
+            if batch.num_rows() > 0 {
+                return Some(Ok(batch));
             }
         }
     });

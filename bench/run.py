@@ -95,6 +95,10 @@ def measure(tool: str, task: str, src: str, dst: str, python: str = sys.executab
     if "://" not in dst and Path(dst).exists():
         Path(dst).unlink()
     env = {**os.environ, **(env or {}), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    # The warm-up run leaves each tool's bytecode behind, as any installed system has it: with
+    # PYTHONDONTWRITEBYTECODE set (and a venv installed without bytecode) every run compiled the
+    # tool's Python modules again, 0.1–0.5 s a start for polars, duckdb or datafusion.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t = time.perf_counter()
     p = subprocess.Popen([python, str(HERE / "one.py"), tool, task, src, dst], env=env)
     _, status, usage = os.wait4(p.pid, 0)

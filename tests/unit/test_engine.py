@@ -181,6 +181,21 @@ def test_malformed_csv_is_located(tmp_path, name, data, fragment, attr):
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_columns_no_step_uses_are_not_converted(tmp_path):
+    """A value only a column no step uses could not take does not make its row bad; with the
+    column written out, it does (and the rest of the row is unchanged either way)."""
+    data = b"id,qty,when\n1,3,2024-01-01\n2,4,not a date\n3,5,2024-01-03\n"
+    skip = {"op": "read_csv", "on_bad_rows": "skip", "schema": {"when": "date"}}
+    report, dst = run(tmp_path, [skip, {"op": "select", "columns": ["id", "qty"]}, {"op": "write_parquet"}], data)
+    assert (report.rows_out, report.rows_rejected) == (3, 0)
+    assert pq.read_table(dst).to_pydict() == {"id": [1, 2, 3], "qty": [3, 4, 5]}
+    report, dst = run(tmp_path, [skip, {"op": "aggregate", "by": [], "aggs": [{"fn": "sum", "column": "qty"}]}, {"op": "write_parquet"}], data)
+    assert (report.rows_rejected, pq.read_table(dst).column(0).to_pylist()) == (0, [12])
+    report, dst = run(tmp_path, [skip, {"op": "write_parquet"}], data)
+    assert (report.rows_out, report.rows_rejected) == (2, 1)
+    assert pq.read_table(dst).column("id").to_pylist() == [1, 3]
+
+
 def test_value_violating_declared_schema_is_located(tmp_path):
     data = b"a\n" + b"1\n" * 2000 + b"oops\n"
     with pytest.raises(engine.InputFormatError) as e:

@@ -77,6 +77,8 @@ struct Ctx<'a> {
     text: &'a str,
     /// `None` when only checking syntax and names: every column is then of unknown type.
     schema: Option<&'a Schema>,
+    /// Every column name the expression refers to, in order of appearance.
+    names: std::cell::RefCell<Vec<String>>,
 }
 
 impl Ctx<'_> {
@@ -123,13 +125,21 @@ fn position_in(message: &str) -> (u64, u64) {
 /// Check an expression without data: syntax, functions, arity and literal casts.
 pub fn check(text: &str) -> Result<()> {
     let ast = parse(text)?;
-    Ctx { text, schema: None }.compile(&ast).map(|_| ())
+    Ctx { text, schema: None, names: Default::default() }.compile(&ast).map(|_| ())
+}
+
+/// The column names an expression refers to (it is checked as `check` does).
+pub fn columns(text: &str) -> Result<Vec<String>> {
+    let ast = parse(text)?;
+    let ctx = Ctx { text, schema: None, names: Default::default() };
+    ctx.compile(&ast)?;
+    Ok(ctx.names.into_inner())
 }
 
 impl Expr {
     pub fn compile(text: &str, schema: &Schema) -> Result<Expr> {
         let ast = parse(text)?;
-        let ctx = Ctx { text, schema: Some(schema) };
+        let ctx = Ctx { text, schema: Some(schema), names: Default::default() };
         let (node, data_type) = ctx.compile(&ast)?;
         Ok(Expr { node, data_type })
     }
@@ -223,6 +233,7 @@ impl Ctx<'_> {
     }
 
     fn column(&self, at: &ast::Expr, name: &str) -> Result<Typed> {
+        self.names.borrow_mut().push(name.to_string());
         let Some(schema) = self.schema else { return Ok((Node::Column(0), DataType::Null)) };
         match schema.index_of(name) {
             Ok(i) => Ok((Node::Column(i), schema.field(i).data_type().clone())),

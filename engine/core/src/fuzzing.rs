@@ -22,7 +22,7 @@ const MAX_INFLATE: u64 = 64 << 20;
 pub fn csv(data: &[u8]) -> Result<usize> {
     let opts: CsvRead = serde_json::from_str("{}").expect("defaults");
     let rejects = Arc::new(Mutex::new(Rejects::counting("fuzz.csv")));
-    let (_, batches, _) = crate::csv::read(Box::new(Cursor::new(data.to_vec())), &opts, "fuzz.csv", rejects)?;
+    let (_, batches, _) = crate::csv::read(Box::new(Cursor::new(data.to_vec())), &opts, "fuzz.csv", rejects, None)?;
     let mut rows = 0;
     for b in batches {
         rows += b?.num_rows();
@@ -48,7 +48,7 @@ pub fn csv_bad_rows(data: &[u8]) -> Result<usize> {
     });
     let opts: CsvRead = serde_json::from_value(opts).expect("valid options");
     let rejects = Arc::new(Mutex::new(Rejects::counting("fuzz.csv")));
-    let (_, batches, _) = crate::csv::read(Box::new(Cursor::new(body.to_vec())), &opts, "fuzz.csv", rejects.clone())?;
+    let (_, batches, _) = crate::csv::read(Box::new(Cursor::new(body.to_vec())), &opts, "fuzz.csv", rejects.clone(), None)?;
     let mut rows = 0;
     for b in batches {
         rows += b?.num_rows();

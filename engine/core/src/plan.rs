@@ -518,6 +518,39 @@ impl Step {
 }
 
 impl Plan {
+    /// The columns of the table the first step reads that a later step uses (None: all of
+    /// them), walked back from the write: a write uses every column it gets, a select or an
+    /// aggregate only the ones it names, a filter, cast or derive adds the ones it reads. A
+    /// value in a column no step uses is neither converted nor checked.
+    pub fn columns_used(&self) -> Option<std::collections::BTreeSet<String>> {
+        let mut used: Option<std::collections::BTreeSet<String>> = None;
+        for step in self.steps.iter().skip(1).rev() {
+            used = match step {
+                Step::Select { columns } => Some(columns.iter().cloned().collect()),
+                Step::Aggregate(a) => Some(a.by.iter().chain(a.aggs.iter().filter_map(|g| g.column.as_ref())).cloned().collect()),
+                Step::Filter { r#where } => used.zip(crate::expr::columns(r#where).ok()).map(|(mut u, read)| {
+                    u.extend(read);
+                    u
+                }),
+                Step::Rename { columns } => used.map(|u| {
+                    u.into_iter().map(|name| columns.iter().find(|(_, new)| **new == name).map_or(name, |(old, _)| old.clone())).collect()
+                }),
+                Step::Cast { columns } => used.map(|mut u| {
+                    u.extend(columns.keys().cloned());
+                    u
+                }),
+                Step::Derive { column, expr } => used.zip(crate::expr::columns(expr).ok()).map(|(mut u, read)| {
+                    u.remove(column);
+                    u.extend(read);
+                    u
+                }),
+                // A write uses all it gets; a step not listed here is taken to use everything.
+                _ => None,
+            };
+        }
+        used
+    }
+
     pub fn from_json(text: &str) -> Result<Plan> {
         let plan: Plan = serde_json::from_str(text).map_err(|e| Error::plan(0, e.to_string()))?;
         plan.check()?;
@@ -613,6 +646,38 @@ mod tests {
 
     fn check(json: &str) -> Result<()> {
         Plan::from_json(json).map(|_| ())
+    }
+
+    fn used(steps: &str) -> Option<Vec<String>> {
+        Plan::from_json(&format!(r#"{{"steps":{steps}}}"#)).unwrap().columns_used().map(|u| u.into_iter().collect())
+    }
+
+    #[test]
+    fn columns_used_walk_back_from_the_write() {
+        let names = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(used(r#"[{"op":"read_csv"},{"op":"filter","where":"qty > 1"},{"op":"write_parquet"}]"#), None);
+        assert_eq!(
+            used(
+                r#"[{"op":"read_csv"},{"op":"filter","where":"status = 'shipped' and qty >= 5"},
+                    {"op":"rename","columns":{"customer_id":"customer"}},{"op":"cast","columns":{"qty":"int32"}},
+                    {"op":"select","columns":["order_id","customer","qty"]},{"op":"write_parquet"}]"#
+            ),
+            names(&["customer_id", "order_id", "qty", "status"])
+        );
+        assert_eq!(
+            used(r#"[{"op":"read_csv"},{"op":"aggregate","by":["region"],"aggs":[{"fn":"count"},{"fn":"sum","column":"qty"}]},{"op":"write_csv"}]"#),
+            names(&["qty", "region"])
+        );
+        // A derived column comes from what its expression reads, not from the input.
+        assert_eq!(
+            used(r#"[{"op":"read_csv"},{"op":"derive","column":"total","expr":"qty * price"},{"op":"select","columns":["id","total"]},{"op":"write_parquet"}]"#),
+            names(&["id", "price", "qty"])
+        );
+        // Swapped names are followed back.
+        assert_eq!(
+            used(r#"[{"op":"read_csv"},{"op":"rename","columns":{"a":"b","b":"a"}},{"op":"select","columns":["a"]},{"op":"write_parquet"}]"#),
+            names(&["b"])
+        );
     }
 
     #[test]

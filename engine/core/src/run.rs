@@ -2,6 +2,7 @@
 //! run on a producer thread while this thread transforms and writes, so a CSV → Parquet job
 //! keeps both cores busy; a bounded channel keeps memory flat.
 
+use std::collections::BTreeSet;
 use std::io::{BufWriter, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,7 +177,7 @@ pub fn inspect(step: &str, input: &str, options: &Options, rows: usize) -> Resul
         return Err(Error::plan(0, format!("{} is not a read step", step.name())));
     }
     let rejects = Arc::new(Mutex::new(Rejects::counting(&src.uri)));
-    let Source { schema, batches, dialect, .. } = open_table(&step, src, &mon, &rejects)?;
+    let Source { schema, batches, dialect, .. } = open_table(&step, src, &mon, &rejects, None)?;
     let mut out = Vec::new();
     let fmt = arrow::util::display::FormatOptions::default();
     for batch in batches {
@@ -252,7 +253,7 @@ struct Source {
 }
 
 /// Open `src` with a read step (bad rows to `rejects`); shared by runs and `inspect`.
-fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rejects>>) -> Result<Source> {
+fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rejects>>, used: Option<&BTreeSet<String>>) -> Result<Source> {
     let uri = src.uri.clone();
     Ok(match step {
         Step::ReadParquet {} => {
@@ -261,7 +262,7 @@ fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rej
         }
         Step::ReadCsv(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
-            let (schema, batches, dialect) = crate::csv::read(input, opts, &uri, rejects.clone())?;
+            let (schema, batches, dialect) = crate::csv::read(input, opts, &uri, rejects.clone(), used)?;
             Source { codec, schema, batches, dialect: Some(dialect) }
         }
         Step::ReadJsonl(opts) => {
@@ -276,7 +277,7 @@ fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rej
 fn run_table(plan: &Plan, src: Location, dst: Location, options: &Options, mon: &mut Monitor, extras: &mut Extras) -> Result<(Codec, Vec<Written>)> {
     let uri = src.uri.clone();
     let rejects = rejects_for(&plan.steps[0], &uri, &dst, options)?;
-    let Source { codec, mut schema, batches, dialect } = open_table(&plan.steps[0], src, mon, &rejects)?;
+    let Source { codec, mut schema, batches, dialect } = open_table(&plan.steps[0], src, mon, &rejects, plan.columns_used().as_ref())?;
     extras.dialect = dialect;
     let mut ops = Vec::new();
     let mut sink_step = None;

@@ -151,7 +151,14 @@ pub fn check(opts: &CsvRead) -> Result<()> {
     }
 }
 
-pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejects: Arc<Mutex<Rejects>>) -> Result<(SchemaRef, Batches, Dialect)> {
+/// `used`: the columns later steps use (None: all); the others are not converted.
+pub fn read(
+    mut input: Box<dyn BufRead + Send>,
+    opts: &CsvRead,
+    uri: &str,
+    rejects: Arc<Mutex<Rejects>>,
+    used: Option<&std::collections::BTreeSet<String>>,
+) -> Result<(SchemaRef, Batches, Dialect)> {
     check(opts)?;
     let head = input.fill_buf().map_err(|e| classify_io(uri, e))?;
     let chosen = encoding::choose(&opts.encoding, head).map_err(|e| Error::plan(0, format!("read_csv.{e}")))?;
@@ -200,6 +207,7 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
         ragged: opts.ragged,
         null_values: opts.null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
         decimal_comma,
+        keep: Vec::new(),
     };
 
     // The sample's records: the header candidate and the rows inference looks at.
@@ -243,6 +251,9 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &CsvRead, uri: &str, rejec
     let inferred = Schema::new(names.iter().zip(types).map(|(n, t)| Field::new(n, t, true)).collect::<Vec<_>>());
     shape.schema = Arc::new(apply_overrides(inferred, &opts.schema)?);
     let schema = shape.schema.clone();
+    if let Some(used) = used {
+        shape.keep = schema.fields().iter().map(|f| used.contains(f.name())).collect();
+    }
 
     let dialect = Dialect {
         delimiter: (syntax.delimiter as char).to_string(),
@@ -337,7 +348,7 @@ mod tests {
         }
         let opts: CsvRead = serde_json::from_value(serde_json::json!({"on_bad_rows": "skip"})).unwrap();
         let rejects = Arc::new(Mutex::new(Rejects::counting("t.csv")));
-        let (_, batches, _) = read(Box::new(Cursor::new(text.into_bytes())), &opts, "t.csv", rejects.clone()).unwrap();
+        let (_, batches, _) = read(Box::new(Cursor::new(text.into_bytes())), &opts, "t.csv", rejects.clone(), None).unwrap();
         let (mut got_ids, mut got_notes) = (Vec::new(), Vec::new());
         for b in batches {
             let b = b.unwrap();

@@ -26,9 +26,15 @@ pub struct Shape {
     pub ragged: Ragged,
     pub null_values: Vec<Vec<u8>>,
     pub decimal_comma: bool,
+    /// Columns to convert (empty: all); the others come out null, their values unread.
+    pub keep: Vec<bool>,
 }
 
 impl Shape {
+    fn keeps(&self, column: usize) -> bool {
+        self.keep.get(column).copied().unwrap_or(true)
+    }
+
     pub fn is_null(&self, field: &[u8]) -> bool {
         // The default list is just "": a length test, not a comparison per field.
         match self.null_values.as_slice() {
@@ -62,7 +68,13 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
     let mut good: Vec<&Item> = Vec::with_capacity(chunk.items.len());
     // Per good row: the first column whose value its type cannot take.
     let mut violation: Vec<Option<(usize, String)>> = Vec::with_capacity(chunk.items.len());
-    let mut builders: Vec<Box<dyn Builder>> = shape.schema.fields().iter().map(|f| builder(f.data_type(), chunk.items.len(), shape)).collect();
+    let mut builders: Vec<Box<dyn Builder>> = shape
+        .schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(c, f)| if shape.keeps(c) { builder(f.data_type(), chunk.items.len(), shape) } else { Box::new(Skip(f.data_type().clone(), 0)) })
+        .collect();
     let mut fields = Fields::default();
     let raw = &chunk.raw[..];
     for item in &chunk.items {
@@ -91,7 +103,7 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
         let present = n.min(width);
         let mut first_bad = None;
         for (c, b) in builders.iter_mut().enumerate() {
-            let field = if c < present {
+            let field = if c < present && shape.keeps(c) {
                 Some(fields.text(raw, text, c).map_err(|e| Error::Internal(format!("utf-8 checked yet invalid: {e}")))?).filter(|f| !shape.is_null(f.as_bytes()))
             } else {
                 None
@@ -186,6 +198,20 @@ impl Builder for Text {
 
     fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
         Ok((Arc::new(self.array()?), Vec::new()))
+    }
+}
+
+/// A column no step uses: its values are not read, the column is null.
+struct Skip(DataType, usize);
+
+impl Builder for Skip {
+    fn push(&mut self, _: Option<&str>) -> std::result::Result<(), String> {
+        self.1 += 1;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
+        Ok((arrow::array::new_null_array(&self.0, self.1), Vec::new()))
     }
 }
 
@@ -333,7 +359,7 @@ mod tests {
         for decimal_comma in [false, true] {
             for t in types() {
                 let schema = Arc::new(Schema::new(vec![Field::new("v", t.clone(), true)]));
-                let shape = Shape { schema, ragged: Ragged::Error, null_values: vec![vec![]], decimal_comma };
+                let shape = Shape { schema, ragged: Ragged::Error, null_values: vec![vec![]], decimal_comma, keep: Vec::new() };
                 let (batch, bad) = convert(&shape, &chunk).unwrap();
                 let text: StringArray = VALUES.iter().map(|v| (!v.is_empty()).then(|| shape.text(v, &t).into_owned())).collect();
                 let cast = cast_text(&text, &t).unwrap();

@@ -65,7 +65,12 @@ def test_no_request_makes_a_server_error(server: Procs) -> None:
                     if r.status_code >= 500:
                         failures.append(f"{where} ({case.formatted_path}) → {r.status_code}: {r.text[:300]}")
                     checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
-                    if who != "none":  # without credentials any request is refused first, valid or not
+                    # Without credentials any request is refused first, valid or not. An object drawn
+                    # for a query parameter goes out form-style as its own keys (`?a=b` for q={a: b}):
+                    # the parameter is then simply absent, which no server can tell from a request
+                    # without it, so such a draw is not an invalid request.
+                    sent_as_keys = any(isinstance(v, dict) for v in (case.query or {}).values())
+                    if who != "none" and not sent_as_keys:
                         checks.append(negative_data_rejection)
                     try:
                         case.validate_response(r, checks=checks)

@@ -84,3 +84,19 @@ def test_a_list_takes_repeats_and_a_dependency_s_scalar_does_not() -> None:
             assert_refused(await c.get("/things", params=[("tag", "a"), ("page", "2"), ("page", "3")]), "page", ["2", "3"])
 
     anyio.run(go)
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/v1/uploads", {"filename": "a.csv", "size": "5"}, "size"),
+    ("/v1/backfills", {"bucket": "inbox", "older_than_seconds": "60"}, "older_than_seconds"),
+    ("/v1/auth/sign-in", {"email": "a@b.c", "password": "x", "cookie": "true"}, "cookie"),
+])
+def test_a_number_or_flag_sent_as_text_is_refused(tmp_path: Path, db_url: str, path: str, body: dict, field: str) -> None:
+    """The schema says integer or boolean: "5" or "true" is not taken for one (pydantic's lax mode would)."""
+    async def go() -> None:
+        async with api(tmp_path, db_url) as c:
+            r = await c.post(path, json=body)
+            assert r.status_code == 422, r.text
+            assert any(d["loc"][-1] == field for d in r.json()["detail"]), r.text
+
+    anyio.run(go)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from pravah.accounts import audit, keys, users
 from pravah.accounts.models import ApiKey, Tenant, User
@@ -43,8 +43,8 @@ class UserIn(BaseModel):
 
 class UserPatch(BaseModel):
     role: str | None = None
-    disabled: bool | None = None
-    unlock: bool = False
+    disabled: StrictBool | None = None
+    unlock: StrictBool = False
     password: str | None = Field(None, max_length=1024)
     display_name: str | None = Field(None, max_length=128)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from pravah.accounts import sessions
 from pravah.accounts.principal import Principal
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["auth"])
 class SignIn(BaseModel):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
-    cookie: bool = Field(False, description="Set HttpOnly session cookies (browsers) instead of returning the tokens.")
+    cookie: StrictBool = Field(False, description="Set HttpOnly session cookies (browsers) instead of returning the tokens.")
 
 
 class RefreshBody(BaseModel):

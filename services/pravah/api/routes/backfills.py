@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ByteSize, Field
+from pydantic import BaseModel, ByteSize, Field, StrictInt
 
 from pravah.api.deps import OriginDep, Reader, SessionDep, Writer
 from pravah.api.openapi import error
@@ -24,7 +24,7 @@ class BackfillIn(BaseModel):
     min_size: ByteSize | None = Field(None, ge=0, le=2**62, description='Only objects at least this big, e.g. "100MB".')
     max_size: ByteSize | None = Field(None, ge=0, le=2**62, description="Only objects at most this big.")
     glob: str | None = Field(None, max_length=1024, description="Only keys whose rest after the prefix matches, e.g. *.csv or */2026-*.log.")
-    older_than_seconds: int | None = Field(None, ge=0, le=100 * 365 * 86400, description="Only objects last modified at least this long ago.")
+    older_than_seconds: StrictInt | None = Field(None, ge=0, le=100 * 365 * 86400, description="Only objects last modified at least this long ago.")
 
 
 class BackfillOut(BaseModel):

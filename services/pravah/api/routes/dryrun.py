@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from pravah import registry
 from pravah.api.deps import SessionDep, Writer
@@ -29,7 +29,7 @@ class DryRunRequest(BaseModel):
     pipeline: str | None = Field(None, max_length=64, description="A pipeline of the applied document, by name.")
     version: str | None = Field(None, max_length=64, description="With `pipeline`: any version ever applied (pipeline_versions), live or not.")
     spec: dict[str, Any] | None = Field(None, description="An unsaved pipeline, as in the YAML (name, steps, output, limits), validated as `apply` would.")
-    rows: int | None = Field(None, ge=1, le=MAX_ROWS, description="Rows to show (default PRAVAH_DRY_RUN__ROWS, 20).")
+    rows: StrictInt | None = Field(None, ge=1, le=MAX_ROWS, description="Rows to show (default PRAVAH_DRY_RUN__ROWS, 20).")
 
     @model_validator(mode="after")
     def _one_pipeline(self) -> DryRunRequest:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from pravah.api.openapi import error
 from pravah.api.deps import OriginDep, Reader, SessionDep, Writer
@@ -19,10 +19,10 @@ router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
 class UploadIn(BaseModel):
     filename: str = Field(min_length=1, max_length=4096, description="The client's file name; only its base name is used.")
-    size: int = Field(ge=0, description="Bytes.")
+    size: StrictInt = Field(ge=0, description="Bytes.")
     content_type: str | None = Field(None, max_length=255)
     prefix: str | None = Field(None, max_length=1024, description="bucket/folder/ inside your scopes; default your inbox.")
-    last_modified: int | None = Field(None, ge=0, le=2**63 - 1, description="The file's mtime in ms since the epoch (to match it on resume).")
+    last_modified: StrictInt | None = Field(None, ge=0, le=2**63 - 1, description="The file's mtime in ms since the epoch (to match it on resume).")
 
 
 class WillRun(BaseModel):

@@ -99,6 +99,29 @@ def mmm(xs: list[float]) -> str:
     return f"{xs[0]:.2f} / {statistics.median(xs):.2f} / {xs[-1]:.2f}" if xs else "—"
 
 
+def table(kinds: list[str], jobs: list[tuple[float, str]], appended: dict[str, float]) -> list[str]:
+    """`jobs`: (created_at, object), sorted; `appended`: when each object's first event reached
+    Kafka. Pravah's share of a gap: from the later of the fault and that job's event reaching Kafka."""
+    created = [c for c, _ in jobs]
+    rows = ["| fault | n | fault → next job created, s (min / median / max) | … of which Pravah's: after the fault and that job's event in Kafka "
+            "| service away, s |", "|---|---|---|---|---|"]
+    for kind in dict.fromkeys(kinds):
+        mine = [(t, away) for t, fault, away in faults if fault == kind]
+        nxt = [jobs[bisect.bisect_right(created, t)] if created[-1] > t else (float("nan"), "") for t, _ in mine]
+        gaps = [c - t for (t, _), (c, _) in zip(mine, nxt, strict=True)]
+        ours = [c - max(t, appended.get(k, t)) for (t, _), (c, k) in zip(mine, nxt, strict=True)]
+        away = mmm([w for _, w in mine]) if kind.startswith("restart") else "—"
+        rows.append(f"| {kind} | {len(mine)} | {mmm(gaps)} | {mmm(ours)} | {away} |")
+    if kafka_steps:
+        rows.append(f"| Kafka's own restart: stop / start, s | {len(kafka_steps)} | stop {mmm([s for s, _ in kafka_steps])} · "
+                    f"start {mmm([s for _, s in kafka_steps])} | — | — |")
+    quiet = floor(created)
+    if quiet:
+        rows.append(f"| no fault (floor: MinIO's queue store replays every 3 s) | {len(quiet)} moments | "
+                    f"median {statistics.median(quiet):.2f} · p95 {pct(quiet, 95):.2f} · max {max(quiet):.2f} | — | — |")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=2, help="faults of each kind")
@@ -123,37 +146,22 @@ def main() -> None:
         try:
             report = chaos.run(stack_env, stack_env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[0] + f"/{db}", files, 0, logs,
                                window=window, schedule=schedule)
-            created = sorted(float(t) for t in services.psql("SELECT extract(epoch FROM created_at) FROM jobs", db).split())
-            bucket = services.psql("SELECT min(bucket) FROM jobs", db)
+            jobs = sorted((float(c), k) for k, c in (line.split("|") for line in services.psql(
+                "SELECT bucket || '/' || key, extract(epoch FROM created_at) FROM jobs", db).splitlines()))
         finally:
             services.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        # When each object's first event reached Kafka (the record's timestamp: MinIO's producer).
-        prefix = bucket.encode() + b"/"
-        seen: dict[bytes, float] = {}
-        for r in read_topic(stack_env, services.OBJECT_TOPIC, lambda rs: len({r.key for r in rs if (r.key or b"").startswith(prefix)}) >= files):
-            if (r.key or b"").startswith(prefix):
-                seen[r.key] = min(seen.get(r.key, r.timestamp / 1000), r.timestamp / 1000)
+        # When each object's first event reached Kafka (the record's timestamp: MinIO's producer's).
+        keys = {k for _, k in jobs}
+        appended: dict[str, float] = {}
+        for r in read_topic(stack_env, services.OBJECT_TOPIC, lambda rs: keys <= {(r.key or b"").decode() for r in rs}):
+            k = (r.key or b"").decode()
+            if k in keys:
+                appended[k] = min(appended.get(k, r.timestamp / 1000), r.timestamp / 1000)
     finally:
         services.down()
-    appended = sorted(seen.values())
-
-    rows = ["| fault | n | fault → next job created, s (min / median / max) | … of it after MinIO's event reached Kafka | service away, s |",
-            "|---|---|---|---|---|"]
-    for kind in dict.fromkeys(kinds):
-        mine = [(t, away) for t, fault, away in faults if fault == kind]
-        gaps = [after(created, t) for t, _ in mine]
-        ours = [after(created, t) - after(appended, t) for t, _ in mine]
-        rows.append(f"| {kind} | {len(mine)} | {mmm(gaps)} | {mmm(ours)} | {mmm([w for _, w in mine]) if kind.startswith('restart') else '—'} |")
-    if kafka_steps:
-        rows.append(f"| Kafka's own restart: stop / start, s | {len(kafka_steps)} | stop {mmm([s for s, _ in kafka_steps])} · "
-                    f"start {mmm([s for _, s in kafka_steps])} | — | — |")
-    quiet = floor(created)
-    if quiet:
-        rows.append(f"| no fault (floor: MinIO's queue store replays every 3 s) | {len(quiet)} moments | "
-                    f"median {statistics.median(quiet):.2f} · p95 {pct(quiet, 95):.2f} · max {max(quiet):.2f} | — | — |")
     print(report.table())
     print(f"Command: `python bench/faults.py --rounds {a.rounds} --spacing {a.spacing:g} --rate {a.rate:g} --kinds \"{a.kinds}\"`\n")
-    print("\n".join(rows))
+    print("\n".join(table(kinds, jobs, appended)))
     sys.exit(0 if report.ok else 1)
 
 

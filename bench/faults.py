@@ -5,8 +5,8 @@ checks, unchanged) with its faults evenly spaced instead of at random moments, o
 
 The kinds take turns, --rounds times, one fault every --spacing seconds from 15 s in; uploads go
 at --rate a second until 40 s after the last fault. One table: per fault kind, the gap from the
-fault to the next job created (min / median / max) and the part of it after MinIO's object event
-reached Kafka (Pravah's share); the restarted service's own time away (Kafka's split into stop and
+fault to the next job created (min / median / max) and Pravah's share of it (from the later of the
+fault and that job's own object event reaching Kafka); the restarted service's own time away (Kafka's split into stop and
 start); the no-fault floor (the same gap from moments with no fault in the 25 s before nor the
 3.5 s after: MinIO's queue store replays every 3 s); and whether chaos.run's guarantees held.
 

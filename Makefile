@@ -11,7 +11,7 @@ export UV_COMPILE_BYTECODE ?= 1
 STAMP := $(VENV)/.deps-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds kube k8s-dryrun stack stack-down stack-status chaos fuzz bench bench-stack bench-frontdoor bench-dashboard bench-dirty bench-scan bench-headers bench-images bench-backfill screenshots clean
+.PHONY: help setup build browser run test lint test-rust test-py k8s-check crds kube k8s-dryrun stack stack-down stack-status chaos fuzz bench bench-stack bench-faults bench-frontdoor bench-dashboard bench-dirty bench-scan bench-headers bench-images bench-backfill screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ bench: setup ## B1–B5, B7, B8, B11, B12 side by side with peers, outputs check
 
 bench-stack: setup ## End-to-end benchmarks on the real services: upload→event latency, ingest replay, API load
 	$(BIN)/python bench/stack.py
+
+bench-faults: setup ## Latency under faults on a private stack (.stack-faults/, ports from 48300): fault → next job created per kind, next to the no-fault floor
+	$(BIN)/python bench/faults.py
 
 bench-frontdoor: setup ## Front-door benchmarks on the real services: status API on 1 M jobs, 1,000 SSE clients, 10 GiB upload vs boto3
 	$(BIN)/python bench/frontdoor.py

@@ -106,7 +106,9 @@ class Cluster:
                 proc.kill()
 
 
-def run(stack_env: dict[str, str], pg_url: str, files: int, seed: int, logs: Path, window: float | None = None) -> Report:
+def run(stack_env: dict[str, str], pg_url: str, files: int, seed: int, logs: Path, window: float | None = None,
+        schedule: list[tuple[float, str]] | None = None) -> Report:
+    """The chaos run; `schedule` ((seconds from start, fault), sorted) replaces the seeded random one (bench/faults.py)."""
     rng = random.Random(seed)
     tag = uuid.uuid4().hex[:6]
     bucket_in, bucket_out = f"chaos-in-{tag}", f"chaos-out-{tag}"
@@ -132,7 +134,7 @@ bindings:
     cluster.start("relay", "relay")
     report = Report(files, seed)
     window = window or max(20.0, files / 40)
-    schedule = sorted(zip((rng.uniform(0.1, 0.9) * window for _ in FAULTS), FAULTS))
+    schedule = schedule or sorted(zip((rng.uniform(0.1, 0.9) * window for _ in FAULTS), FAULTS))
     t0 = time.monotonic()
     s3 = s3_client()
 

@@ -16,6 +16,10 @@ use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{Error, Result};
 
+/// Rows below which a batch (or a row group) is encoded on this thread alone: starting threads
+/// would cost more than they save.
+const SMALL: usize = 8192;
+
 pub struct ParquetSink<W: Write + Send> {
     file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
@@ -59,13 +63,15 @@ impl<W: Write + Send> ParquetSink<W> {
         for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
             leaves.extend(compute_leaves(field, column)?);
         }
-        side_by_side(writers.iter_mut().zip(leaves).collect(), self.threads, |(w, leaf)| Ok(w.write(&leaf)?))?;
+        let threads = if batch.num_rows() < SMALL { 1 } else { self.threads };
+        side_by_side(writers.iter_mut().zip(leaves).collect(), threads, |(w, leaf)| Ok(w.write(&leaf)?))?;
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
         let Some(writers) = self.columns.take() else { return Ok(()) };
-        let chunks = side_by_side(writers, self.threads, |w| Ok(w.close()?))?;
+        let threads = if self.rows < SMALL { 1 } else { self.threads };
+        let chunks = side_by_side(writers, threads, |w| Ok(w.close()?))?;
         let mut group = self.file.next_row_group()?;
         for chunk in chunks {
             chunk.append_to_row_group(&mut group)?;

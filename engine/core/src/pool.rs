@@ -21,6 +21,12 @@ pub fn threads() -> usize {
 pub struct Panicked;
 
 pub struct Ordered<O> {
+    /// A single input, worked on in the caller's thread when asked for (no threads started).
+    here: Option<Box<dyn FnOnce() -> O + Send>>,
+    threads: Option<Threads<O>>,
+}
+
+struct Threads<O> {
     results: Receiver<(u64, thread::Result<O>)>,
     tokens: SyncSender<()>,
     stop: Arc<AtomicBool>,
@@ -30,7 +36,8 @@ pub struct Ordered<O> {
 }
 
 /// Run `produce` on a thread named `name` until it returns None, and `work` on each input on
-/// `threads` threads. Dropping the iterator stops both at their next input.
+/// `threads` threads. Dropping the iterator stops both at their next input. The first two
+/// inputs are made here: when there is only one (a small file), no thread is started at all.
 pub fn ordered<I, O>(
     name: &str,
     threads: usize,
@@ -41,6 +48,16 @@ where
     I: Send + 'static,
     O: Send + 'static,
 {
+    let first = produce();
+    let second = if first.is_some() { produce() } else { None };
+    let (first, second) = match (first, second) {
+        (Some(first), Some(second)) => (first, second),
+        (first, _) => {
+            let here = first.map(|input| Box::new(move || work(input)) as Box<dyn FnOnce() -> O + Send>);
+            return Ok(Ordered { here, threads: None });
+        }
+    };
+    let mut made = std::collections::VecDeque::from([first, second]);
     let threads = threads.max(1);
     let window = 2 * threads;
     let (tokens, permits) = sync_channel::<()>(window);
@@ -67,33 +84,38 @@ where
     let producer = thread::Builder::new().name(name.to_string()).spawn(move || {
         let mut seq = 0;
         while permits.recv().is_ok() && !halt.load(Ordering::Relaxed) {
-            let Some(input) = produce() else { return };
+            let Some(input) = made.pop_front().or_else(&mut produce) else { return };
             if inputs.send((seq, input)).is_err() {
                 return;
             }
             seq += 1;
         }
     })?;
-    Ok(Ordered { results, tokens, stop, waiting: BTreeMap::new(), next: 0, producer: Some(producer) })
+    let threads = Threads { results, tokens, stop, waiting: BTreeMap::new(), next: 0, producer: Some(producer) };
+    Ok(Ordered { here: None, threads: Some(threads) })
 }
 
 impl<O> Iterator for Ordered<O> {
     type Item = Result<O, Panicked>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(work) = self.here.take() {
+            return Some(catch_unwind(AssertUnwindSafe(work)).map_err(|_| Panicked));
+        }
+        let t = self.threads.as_mut()?;
         loop {
-            if let Some(out) = self.waiting.remove(&self.next) {
-                self.next += 1;
-                let _ = self.tokens.try_send(());
+            if let Some(out) = t.waiting.remove(&t.next) {
+                t.next += 1;
+                let _ = t.tokens.try_send(());
                 return Some(out.map_err(|_| Panicked));
             }
-            match self.results.recv() {
+            match t.results.recv() {
                 Ok((seq, out)) => {
-                    self.waiting.insert(seq, out);
+                    t.waiting.insert(seq, out);
                 }
                 // Every worker is done: the producer ended (or panicked, never a silent cut).
                 Err(_) => {
-                    let panicked = self.producer.take().is_some_and(|h| h.join().is_err());
+                    let panicked = t.producer.take().is_some_and(|h| h.join().is_err());
                     return panicked.then_some(Err(Panicked));
                 }
             }
@@ -103,7 +125,9 @@ impl<O> Iterator for Ordered<O> {
 
 impl<O> Drop for Ordered<O> {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = &self.threads {
+            t.stop.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -149,6 +173,17 @@ mod tests {
         assert_eq!(out.len(), 5);
         assert!(out[2].is_err());
         assert_eq!(out.iter().filter_map(|r| r.as_ref().ok().copied()).collect::<Vec<_>>(), vec![1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn one_input_is_worked_here_and_none_gives_nothing() {
+        let mut once = Some(7);
+        let out: Vec<i32> = ordered("t", 4, move || once.take(), |x| x + 1).unwrap().map(Result::unwrap).collect();
+        assert_eq!(out, vec![8]);
+        assert_eq!(ordered("t", 4, || None::<i32>, |x| x).unwrap().count(), 0);
+        let mut once = Some(1);
+        let out: Vec<Result<i32, Panicked>> = ordered("t", 2, move || once.take(), |_: i32| -> i32 { panic!("boom") }).unwrap().collect();
+        assert!(matches!(out.as_slice(), [Err(Panicked)]));
     }
 
     #[test]

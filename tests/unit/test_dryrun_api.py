@@ -124,3 +124,26 @@ def test_bad_requests_name_the_field(tmp_path: Path) -> None:
             assert r.status_code == 401
 
     anyio.run(go)
+
+
+def test_the_routes_this_stop_changed_keep_who_may_call_them(tmp_path: Path) -> None:
+    """The stricter bodies (numbers and flags as JSON numbers and booleans) and the one-value
+    query check changed no one's rights: without credentials a request is 401 (a malformed body
+    too: credentials are read first), a repeated one-value parameter is 422 with nothing of the
+    data; a user is 403 on an administrator's route and 404 on another tenant's prefix."""
+    async def go() -> None:
+        async with api(tmp_path) as (c, h, _):
+            assert (await c.get("/v1/jobs")).status_code == 401
+            r = await c.get("/v1/jobs", params=[("q", "a"), ("q", "b")])
+            assert r.status_code == 422 and set(r.json()) == {"detail"}, r.text
+            for body in ({"bucket": "in", "prefix": "team/", "older_than_seconds": 60}, {"bucket": "in", "older_than_seconds": "60"}):
+                assert (await c.post("/v1/backfills", json=body)).status_code == 401
+            assert (await c.post("/v1/uploads", json={"filename": "a.csv", "size": "5"})).status_code == 401
+            assert (await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "rows": "5"})).status_code == 401
+            assert (await c.patch("/v1/users/someone", json={"disabled": True}, headers=h["ana"])).status_code == 403
+            r = await c.post("/v1/backfills", json={"bucket": "in", "prefix": "team/", "older_than_seconds": 60}, headers=h["oz"])
+            assert r.status_code == 404, r.text
+            r = await c.post("/v1/backfills", json={"bucket": "in", "prefix": "team/", "older_than_seconds": 60}, headers=h["ana"])
+            assert r.status_code == 201, r.text
+
+    anyio.run(go)

@@ -196,6 +196,23 @@ def test_columns_no_step_uses_are_not_converted(tmp_path):
     assert pq.read_table(dst).column("id").to_pylist() == [1, 3]
 
 
+def test_json_lines_read_only_the_columns_steps_use_by_either_way(tmp_path):
+    """JSON lines as CSV above: a value only a dropped column could not take keeps its row. Both
+    ways through a chunk hold to it: the quick one (all-scalar lines) and the general one (a
+    chunk with a broken line or an escaped key goes that way)."""
+    good = b'{"id": 1, "qty": 3, "when": "2024-01-01"}\n{"id": 2, "qty": 4, "when": "not a date"}\n'
+    for extra, rejected in [(b"", 0), (b"{broken\n", 1), (b'{"id": 3, "qty": 5, "wh\\u0065n": "2024-01-03"}\n', 0)]:
+        data = good + extra
+        read = {"op": "read_jsonl", "on_bad_rows": "skip", "max_bad_rows": 10, "schema": {"when": "date"}}
+        report, dst = run(tmp_path, [read, {"op": "select", "columns": ["id", "qty"]}, {"op": "write_parquet"}], data, name="t.jsonl")
+        rows = 2 + (extra.startswith(b'{"id"'))
+        assert (report.rows_out, report.rows_rejected) == (rows, rejected), extra
+        assert pq.read_table(dst).column("qty").to_pylist() == [3, 4, 5][:rows]
+        report, dst = run(tmp_path, [read, {"op": "write_parquet"}], data, name="t.jsonl")
+        assert report.rows_rejected == rejected + 1, extra  # the bad date now counts
+        assert pq.read_table(dst).column("id").to_pylist() == [1, 3][: rows - 1]
+
+
 def test_value_violating_declared_schema_is_located(tmp_path):
     data = b"a\n" + b"1\n" * 2000 + b"oops\n"
     with pytest.raises(engine.InputFormatError) as e:

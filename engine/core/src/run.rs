@@ -267,7 +267,7 @@ fn open_table(step: &Step, src: Location, mon: &Monitor, rejects: &Arc<Mutex<Rej
         }
         Step::ReadJsonl(opts) => {
             let (codec, input) = open_in(src, mon, true)?;
-            let (schema, batches) = crate::jsonl::read(input, opts, &uri, rejects.clone())?;
+            let (schema, batches) = crate::jsonl::read(input, opts, &uri, rejects.clone(), used)?;
             Source { codec, schema, batches, dialect: None }
         }
         other => return Err(Error::Internal(format!("{} is not a table source", other.name()))),

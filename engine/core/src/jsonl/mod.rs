@@ -2,10 +2,11 @@
 //! not fit the schema, is a bad row (quarantined by default) and the lines around it are read
 //! as if it were not there. Line numbers are physical.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::json::reader::Decoder;
 use arrow::record_batch::RecordBatch;
@@ -15,6 +16,8 @@ use crate::error::{Error, Result};
 use crate::plan::JsonRead;
 use crate::read::{apply_overrides, sample, Batches, BATCH_ROWS};
 use crate::rejects::{Rejected, Rejects};
+
+mod flat;
 
 /// Bytes of lines gathered into one batch at most.
 const CHUNK_BYTES: usize = 4 << 20;
@@ -69,7 +72,43 @@ fn decode(schema: &SchemaRef, buf: &[u8], lines: &[&Line], rejects: &mut Vec<Rej
     Ok(arrow::compute::concat_batches(schema, &batches)?)
 }
 
-/// Check and decode a run of lines: its batch and its bad lines.
+/// How a chunk's lines become a batch: the columns a step uses are decoded (by the quick way
+/// when they are all scalars), the rest come out null.
+struct Shape {
+    schema: SchemaRef,
+    decoded: SchemaRef,
+    flat: Option<flat::Flat>,
+}
+
+impl Shape {
+    fn new(schema: SchemaRef, used: Option<&BTreeSet<String>>) -> Shape {
+        let decoded = match used {
+            Some(used) => Arc::new(Schema::new(schema.fields().iter().filter(|f| used.contains(f.name())).cloned().collect::<Vec<_>>())),
+            None => schema.clone(),
+        };
+        Shape { flat: flat::Flat::new(&decoded), schema, decoded }
+    }
+
+    /// Check and decode a chunk: its batch and its bad lines.
+    fn part(&self, buf: &[u8], lines: &[Line]) -> Result<(RecordBatch, Vec<Rejected>)> {
+        let quick = self.flat.as_ref().and_then(|f| f.decode(buf, lines));
+        let (batch, bad) = match quick {
+            Some(batch) => (batch, Vec::new()),
+            None => part(&self.decoded, buf, lines)?,
+        };
+        if self.decoded.fields().len() == self.schema.fields().len() {
+            return Ok((batch, bad));
+        }
+        let rows = batch.num_rows();
+        let columns = self.schema.fields().iter().map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => c.clone(),
+            None => arrow::array::new_null_array(f.data_type(), rows),
+        });
+        Ok((RecordBatch::try_new(self.schema.clone(), columns.collect())?, bad))
+    }
+}
+
+/// Check and decode a run of lines the general way: its batch and its bad lines.
 fn part(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(RecordBatch, Vec<Rejected>)> {
     let mut good = Vec::with_capacity(lines.len());
     let mut bad = Vec::new();
@@ -84,7 +123,8 @@ fn part(schema: &SchemaRef, buf: &[u8], lines: &[Line]) -> Result<(RecordBatch, 
     Ok((batch, bad))
 }
 
-pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, rejects: Arc<Mutex<Rejects>>) -> Result<(SchemaRef, Batches)> {
+/// Read JSON lines; columns not in `used` (when given) are not decoded and come out null.
+pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, rejects: Arc<Mutex<Rejects>>, used: Option<&BTreeSet<String>>) -> Result<(SchemaRef, Batches)> {
     let (head, _) = sample(&mut input, uri, opts.infer_rows + 1)?;
     // Infer from the lines that are objects: one broken line must not break the schema.
     let objects: Vec<u8> = head
@@ -138,8 +178,8 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
         }
         (!lines.is_empty()).then_some(Ok((buf, lines)))
     };
-    let shape = schema.clone();
-    let work = move |chunk: std::io::Result<(Vec<u8>, Vec<Line>)>| chunk.map(|(buf, lines)| part(&shape, &buf, &lines));
+    let shape = Shape::new(schema.clone(), used);
+    let work = move |chunk: std::io::Result<(Vec<u8>, Vec<Line>)>| chunk.map(|(buf, lines)| shape.part(&buf, &lines));
     let mut parts = crate::pool::ordered("pravah-jsonl", crate::pool::threads(), produce, work)
         .map_err(|e| Error::Internal(format!("cannot start the JSON lines reader threads: {e}")))?;
     let uri = uri.to_string();

@@ -276,7 +276,48 @@ fn parsed<T: ArrowPrimitiveType + 'static>(rows: usize, parse: impl Fn(&str) -> 
 }
 
 fn timestamp<T: ArrowTimestampType>(s: &str) -> Option<i64> {
+    if let Some(v) = plain_instant(s.as_bytes(), T::UNIT) {
+        return v;
+    }
     T::from_naive_datetime(string_to_datetime(&Utc, s).ok()?.naive_utc(), None)
+}
+
+/// The common shape `YYYY-MM-DD[T ]HH:MM:SS[.fraction]` (no zone) read directly, as arrow's
+/// parser reads it (`Some(None)`: out of range for the unit). `None`: another shape, or one
+/// this does not judge (a second of 60, more than nine fraction digits) — arrow's parser decides.
+fn plain_instant(b: &[u8], unit: TimeUnit) -> Option<Option<i64>> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |at: usize, n: usize| -> Option<i64> {
+        b[at..at + n].iter().try_fold(0i64, |v, &d| d.is_ascii_digit().then(|| v * 10 + i64::from(d - b'0')))
+    };
+    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[m as usize - 1] || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => num(20, digits.len())? * 10i64.pow(9 - digits.len() as u32),
+        _ => return None,
+    };
+    // Days since 1970-01-01 of a proleptic Gregorian date (years counted from March).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + d - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    Some(match unit {
+        TimeUnit::Second => Some(secs),
+        TimeUnit::Millisecond => Some(secs * 1000 + nanos / 1_000_000),
+        TimeUnit::Microsecond => Some(secs * 1_000_000 + nanos / 1000),
+        TimeUnit::Nanosecond => i64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(nanos)).ok(),
+    })
 }
 
 fn instants<T: ArrowTimestampType>(rows: usize, zone: &Option<Arc<str>>) -> Box<dyn Builder> {
@@ -334,6 +375,12 @@ mod tests {
         "9223372036854775807", "9223372036854775808", "-129", "255", "256", "65536", "2024-02-29", "2023-02-29", "2024-6-5",
         "20240605", "2024-06-05T12:41:03", "2024-06-05 12:41:03.123456789", "2024-06-05T12:41:03Z", "2024-06-05T12:41:03+05:30",
         "2024-06-05T12:41:03-0800", "1677-09-21T00:12:43", "2262-04-12T00:00:00", "1969-12-31T23:59:59.5", "true", "", "abc", "１２",
+        "2024-02-30T00:00:00", "2023-02-29 00:00:00", "1900-02-29T00:00:00", "2000-02-29T00:00:00", "2024-06-05T24:00:00",
+        "2024-06-05T12:60:00", "2024-06-05T12:41:60", "0001-01-01T00:00:00", "9999-12-31T23:59:59.999999999", "2024-06-05T12:41:03.",
+        "2024-06-05T12:41:03.1234567891", "1677-09-21T00:12:44.000000001", "1677-09-21T00:12:43.145224191", "1677-09-21T00:12:43.145224192",
+        "2262-04-11T23:47:16.854775807", "2262-04-11T23:47:16.854775808", "0000-03-01T00:00:00", "2024-00-10T00:00:00",
+        "2024-13-10T00:00:00", "2024-06-00 00:00:00", "2024-06-05t12:41:03", "2024-06-05T12:41:03.5Z", "2024-06-05T1:41:03",
+        "1970-01-01T00:00:00.000000001", "1969-12-31 23:59:59.999", "2024-06-05T12:41:03.0120", "-024-06-05T12:41:03",
     ];
 
     fn types() -> Vec<DataType> {

@@ -1,12 +1,10 @@
-"""Typed facade over the Rust engine; the only module that imports `pravah._engine`."""
+"""Typed facade over the Rust engine; the only module that imports `pravah._engine`.
+
+Importing it is part of every command's start (the CLI, a worker, one benchmark run), so it
+imports nothing heavy: no json (the binding converts dicts itself), no dataclasses or typing
+(together ~45 ms of a 65 ms import before)."""
 
 from __future__ import annotations
-
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from pravah import _engine
 from pravah._engine import (
@@ -21,6 +19,14 @@ from pravah._engine import (
     PlanError,
     StorageError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from typing import Any
+
+    Progress = Callable[[dict[str, int]], bool | None]
 
 __all__ = [
     "CancelledError",
@@ -45,19 +51,57 @@ __all__ = [
     "scan",
 ]
 
-Progress = Callable[[dict[str, int]], bool | None]
+class _Record:
+    """A frozen value, as a frozen dataclass would make it: the fields are the class's
+    annotations in order (by keyword or position), a class attribute is a field's default (a
+    list is copied for each value), equal and hashed by its fields, shown as `Name(a=1, …)`."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = tuple(cls.__dict__.get("__annotations__", {}))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        name = type(self).__name__
+        if len(args) > len(self._fields):
+            raise TypeError(f"{name}() takes {len(self._fields)} fields, {len(args)} given")
+        values = dict(zip(self._fields, args))
+        for field, value in kwargs.items():
+            if field not in self._fields or field in values:
+                raise TypeError(f"{name}() got an unexpected or repeated field {field!r}")
+            values[field] = value
+        for field in self._fields:
+            if field not in values:
+                if not hasattr(type(self), field):
+                    raise TypeError(f"{name}() missing field {field!r}")
+                default = getattr(type(self), field)
+                values[field] = list(default) if isinstance(default, list) else default
+            object.__setattr__(self, field, values[field])
+
+    def __setattr__(self, field: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot set {field!r}")
+
+    def __delattr__(self, field: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot delete {field!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(_Record):
     uri: str
     size: int
     sha256: str
     content_type: str | None = None  # stored with it on S3, by its extension
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(_Record):
     rows_in: int
     rows_out: int
     bytes_in: int
@@ -65,7 +109,7 @@ class Report:
     input_size: int
     input_codec: str
     duration_ms: int
-    outputs: list[Output] = field(default_factory=list)
+    outputs: list[Output] = []
     # Bad rows set aside by the read step's `on_bad_rows`; quarantined ones are in `rejects`.
     rows_rejected: int = 0
     rejects: Output | None = None
@@ -74,7 +118,7 @@ class Report:
     # unzip/untar: the manifest written last (the commit of the set of outputs), and the
     # members passed over (links, devices), each with why.
     manifest: Output | None = None
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = []
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -99,7 +143,7 @@ def run(
     `max_outputs` the objects one run may write (an unzip fails before the one over it).
     For unzip/untar `output_uri` is a prefix: each member goes under it."""
     plan = {"steps": steps, "limits": {"memory_bytes": memory_bytes, "max_outputs": max_outputs}}
-    raw = json.loads(_engine.run(json.dumps(plan), input_uri, output_uri, dict(storage_options or {}), progress))
+    raw = _engine.run(plan, input_uri, output_uri, dict(storage_options or {}), progress)
     raw["outputs"] = [Output(**o) for o in raw["outputs"]]
     for one in ("rejects", "manifest"):
         raw[one] = Output(**raw[one]) if raw.get(one) else None
@@ -110,11 +154,10 @@ def inspect(step: dict[str, Any], input_uri: str, *, rows: int = 10,
             storage_options: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What one read step makes of `input_uri`: dialect, columns and types, the first `rows`
     rows as text, and the bad rows seen on the way (nothing is written)."""
-    return json.loads(_engine.inspect(json.dumps(step), input_uri, dict(storage_options or {}), rows))
+    return _engine.inspect(step, input_uri, dict(storage_options or {}), rows)
 
 
-@dataclass(frozen=True)
-class ScanSummary:
+class ScanSummary(_Record):
     """What a scan saw: `entries` is everything listed, `files`/`bytes` what the filters kept;
     `by_extension` is [{extension, files, bytes}] biggest first, `error_samples` [{path, reason}]."""
 
@@ -171,7 +214,7 @@ def scan(
         "headers": headers,
         "delimiter": delimiter,
     }
-    raw = json.loads(_engine.scan(root, json.dumps(options), output, dict(storage_options or {})))
+    raw = _engine.scan(root, options, output, dict(storage_options or {}))
     return ScanSummary(**raw)
 
 
@@ -181,12 +224,12 @@ def _ms(t: datetime | None) -> int | None:
 
 def check_plan(steps: list[dict[str, Any]]) -> None:
     """Raise PlanError/ExpressionError if `steps` could never run."""
-    _engine.check_plan(json.dumps({"steps": steps}))
+    _engine.check_plan({"steps": steps})
 
 
 def check_step(step: dict[str, Any]) -> None:
     """Raise PlanError/ExpressionError if this one step (a dict with "op") is malformed."""
-    _engine.check_step(json.dumps(step))
+    _engine.check_step(step)
 
 
 def check_expr(expr: str) -> None:
@@ -199,5 +242,5 @@ def list_page(root: str, after: str | None = None, *, max_keys: int = 1000,
     """Up to `max_keys` (≤ 1000) objects of `root` (s3://bucket/prefix, the prefix as given) whose
     keys sort after `after`, in key order, and whether the store has more: one listing request.
     Each object: key, size, etag, modified_ms. NotFoundError for a missing bucket."""
-    raw = json.loads(_engine.list_page(root, after, max_keys, dict(storage_options or {})))
+    raw = _engine.list_page(root, after, max_keys, dict(storage_options or {}))
     return raw["objects"], raw["more"]

@@ -11,6 +11,7 @@ mod inspect;
 mod listing;
 mod run;
 mod scan;
+mod values;
 
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -8,11 +8,11 @@ use pyo3::prelude::*;
 use crate::errors::to_py;
 
 /// Up to `max_keys` (1..=1000) objects of `root` (s3://bucket/prefix, the prefix as given)
-/// whose keys sort after `after`; JSON `{"objects": [{key, size, etag, modified_ms}], "more"}`.
+/// whose keys sort after `after`: `{"objects": [{key, size, etag, modified_ms}], "more"}`.
 #[pyfunction]
 #[pyo3(signature = (root, after = None, max_keys = 1000, storage_options = None))]
-pub fn list_page(py: Python<'_>, root: &str, after: Option<&str>, max_keys: usize, storage_options: Option<BTreeMap<String, String>>) -> PyResult<String> {
+pub fn list_page<'py>(py: Python<'py>, root: &str, after: Option<&str>, max_keys: usize, storage_options: Option<BTreeMap<String, String>>) -> PyResult<Bound<'py, PyAny>> {
     let storage = storage_options.unwrap_or_default();
     let page = py.detach(|| pravah_core::list_page(root, after, max_keys, &storage)).map_err(|e| to_py(py, e))?;
-    Ok(serde_json::to_string(&page).expect("page serialises"))
+    crate::values::to_object(py, &page)
 }

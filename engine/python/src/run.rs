@@ -9,18 +9,19 @@ use pyo3::types::PyDict;
 
 use crate::errors::to_py;
 
-/// Run `plan` (JSON) over `input`, writing `output`; returns the report as JSON.
+/// Run `plan` (a dict: steps, limits) over `input`, writing `output`; returns the report as a dict.
 /// `progress(dict)` may return False to cancel; an exception raised by it cancels and is re-raised.
 #[pyfunction]
 #[pyo3(signature = (plan, input, output, options = None, progress = None))]
-pub fn run(
-    py: Python<'_>,
-    plan: &str,
+pub fn run<'py>(
+    py: Python<'py>,
+    plan: &Bound<'py, PyAny>,
     input: &str,
     output: &str,
     options: Option<BTreeMap<String, String>>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<String> {
+) -> PyResult<Bound<'py, PyAny>> {
+    let plan = crate::values::to_text(plan)?;
     let options = options.unwrap_or_default();
     let mut callback_error: Option<PyErr> = None;
     let result = py.detach(|| {
@@ -46,11 +47,11 @@ pub fn run(
                 }
             })
         };
-        pravah_core::run(plan, input, output, &options, Some(&mut on_progress))
+        pravah_core::run(&plan, input, output, &options, Some(&mut on_progress))
     });
     if let Some(e) = callback_error {
         return Err(e);
     }
     let report = result.map_err(|e| to_py(py, e))?;
-    Ok(serde_json::to_string(&report).expect("report serialises"))
+    crate::values::to_object(py, &report)
 }

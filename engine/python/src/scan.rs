@@ -11,13 +11,15 @@ use pyo3::prelude::*;
 
 use crate::errors::to_py;
 
-/// Scan `root` (a path, file:// or s3://bucket/prefix) with `options` (JSON: globs, min_size,
+/// Scan `root` (a path, file:// or s3://bucket/prefix) with `options` (a dict: globs, min_size,
 /// max_size, modified_before, modified_after in Unix ms, threads, concurrency, names_only).
 /// Kept entries are written as JSON lines to `output` (a path, or "-" for stdout) when given;
-/// returns the summary as JSON. A signal (KeyboardInterrupt) cancels the scan and is raised.
+/// returns the summary as a dict. A signal (KeyboardInterrupt) cancels the scan and is raised.
 #[pyfunction]
 #[pyo3(signature = (root, options, output = None, storage_options = None))]
-pub fn scan(py: Python<'_>, root: &str, options: &str, output: Option<&str>, storage_options: Option<BTreeMap<String, String>>) -> PyResult<String> {
+pub fn scan<'py>(py: Python<'py>, root: &str, options: &Bound<'py, PyAny>, output: Option<&str>, storage_options: Option<BTreeMap<String, String>>) -> PyResult<Bound<'py, PyAny>> {
+    let options = crate::values::to_text(options)?;
+    let options = options.as_str();
     let storage = storage_options.unwrap_or_default();
     let cancel = Arc::new(ScanCancel::default());
     let mut interrupted: Option<PyErr> = None;
@@ -46,5 +48,5 @@ pub fn scan(py: Python<'_>, root: &str, options: &str, output: Option<&str>, sto
         return Err(e);
     }
     let summary = result.map_err(|e| to_py(py, e))?;
-    Ok(serde_json::to_string(&summary).expect("summary serialises"))
+    crate::values::to_object(py, &summary)
 }

@@ -85,6 +85,31 @@ async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) ->
     return created[0] if created else None
 
 
+def _claims(any_pool: bool) -> tuple[Any, Any]:
+    """claim's two statements (first attempts and take-overs, then any due job), of one pool or
+    of any. Built once: building and keying them anew cost more CPU than the claim's own work."""
+    t = bindparam("claim_t")
+    mine = true() if any_pool else Job.pool == bindparam("claim_pool")
+    taken_over = and_(Job.status == Status.RUNNING, Job.lease_expires_at < t)
+    due = and_(Job.status == Status.PENDING, Job.next_attempt_at <= t)
+    runnable = and_(mine, or_(due, taken_over))
+    takes = []
+    for cond in (and_(mine, or_(and_(due, Job.attempts == 0), taken_over)), and_(mine, due)):
+        pick = select(Job.id).where(cond).order_by(Job.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+        takes.append(
+            update(Job)
+            .where(Job.id == pick, runnable)
+            .values(status=Status.RUNNING, attempts=Job.attempts + 1, lease_owner=bindparam("claim_owner"),
+                    lease_expires_at=bindparam("claim_until"), updated_at=t)
+            .returning(Job)
+            .execution_options(populate_existing=True)
+        )
+    return takes[0], takes[1]
+
+
+_CLAIMS = {False: _claims(False), True: _claims(True)}  # by "of any pool"
+
+
 async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> Job | None:
     """Take one runnable job of `pool` (None: of any pool): PENDING and due, or RUNNING with an
     expired lease (its worker died). First attempts and take-overs before retries (each oldest
@@ -94,27 +119,15 @@ async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str |
     wait). On PostgreSQL SKIP LOCKED lets concurrent workers pick different rows without
     waiting; SQLite runs the statement alone, and the repeated condition keeps it single."""
     t = now()
-    mine = true() if pool is None else Job.pool == pool
-    taken_over = and_(Job.status == Status.RUNNING, Job.lease_expires_at < t)
-    due = and_(Job.status == Status.PENDING, Job.next_attempt_at <= t)
-    runnable = and_(mine, or_(due, taken_over))
-    first = and_(mine, or_(and_(due, Job.attempts == 0), taken_over))
-    for cond in (first, and_(mine, due)):
-        pick = select(Job.id).where(cond).order_by(Job.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
-        take = (
-            update(Job)
-            .where(Job.id == pick, runnable)
-            .values(status=Status.RUNNING, attempts=Job.attempts + 1, lease_owner=owner, lease_expires_at=t + lease, updated_at=t)
-            .returning(Job)
-            .execution_options(populate_existing=True)
-        )
-        job = (await session.execute(take)).scalar_one_or_none()
+    params = {"claim_t": t, "claim_owner": owner, "claim_until": t + lease, "claim_pool": pool}
+    for n, take in enumerate(_CLAIMS[pool is None]):
+        job = (await session.execute(take, params)).scalar_one_or_none()
         if job is None:
             continue
         record.status(session, job.id, Status.RUNNING, attempt=job.attempts, worker=owner)
         # RETURNING gives the new row only (SQLite cannot return another table's columns): a
         # first attempt was PENDING at 0 attempts, so a job of `first` past one was RUNNING.
-        if cond is first and job.attempts > 1:
+        if n == 0 and job.attempts > 1:
             await append_log(session, job, "lease expired: taken over from a dead worker")
         await session.commit()
         return job

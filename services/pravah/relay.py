@@ -16,6 +16,7 @@ from pravah import jobs
 from pravah.db.wakeup import OUTBOX, Wakeup
 
 log = logging.getLogger("pravah.relay")
+BATCH = 100  # outbox rows read and sent at a time
 
 
 class JsonLinesSink:
@@ -39,7 +40,7 @@ class Sink(Protocol):
 
 async def relay_once(sessions: async_sessionmaker, sink: Sink) -> int:
     async with sessions() as s:
-        rows = await jobs.unpublished(s)
+        rows = await jobs.unpublished(s, BATCH)
         if not rows:
             return 0
         await sink.publish([r.payload for r in rows])
@@ -54,7 +55,10 @@ async def serve(sessions: async_sessionmaker, sink: Sink, db_url: str, idle_seco
     try:
         while True:
             try:
-                if await relay_once(sessions, sink):
+                sent = await relay_once(sessions, sink)
+                # Less than a full batch was all there was when read: a row committed since has
+                # notified, so the wait below returns at once; reading again would find nothing.
+                if sent == BATCH or (sent and not wake.listening):
                     continue
             except Exception:
                 log.exception("relay: publishing failed; retrying in 1 s")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
+from sqlalchemy import text
 
 from pravah import jobs, registry
 from pravah.db.session import make_engine, migrate, sessions
@@ -96,6 +97,35 @@ def test_registry_keeps_every_version_and_the_live_document(make: str) -> None:
         assert (await reg.pipeline("p", PIPE.version)).retries == PIPE.retries  # old version still runnable
         assert (await reg.pipeline("p", v2.version)).retries == 5
         assert await reg.pipeline("p", "nope") is None
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_pooled_connections_the_server_ended_are_replaced_unseen(make: str) -> None:
+    """The one-round-trip pre-ping: connections a restart ended are found at checkout and the
+    pool replaced, so the caller's first statement after it does not fail."""
+
+    async def go() -> None:
+        eng = make_engine(make)
+
+        async def backend() -> int:
+            async with eng.connect() as conn:
+                return (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+        pids: list[int] = []
+
+        async def hold() -> None:
+            pids.append(await backend())
+
+        async with anyio.create_task_group() as tg:  # three connections, back in the pool after
+            for _ in range(3):
+                tg.start_soon(hold)
+        other = make_engine(make)
+        async with other.begin() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(p) FROM unnest(CAST(:p AS int[])) p"), {"p": pids})
+        await other.dispose()
+        assert await backend() not in pids
         await eng.dispose()
 
     anyio.run(go)

@@ -1,5 +1,7 @@
 """Benchmarks side by side with peers: one table of wall time, MB/s, rows/s, peak RSS and
-output size, median of N runs, same 2 threads for everyone, warm page cache.
+output size, median of N runs, same 2 threads for everyone, warm page cache. The runs of a task
+go round its tools (one run of each per round): this machine's speed drifts by a quarter from
+minute to minute, and a drift then falls on every tool alike.
 
     python bench/run.py [--rows 1000000] [--runs 5] [--tasks b1,b2,b3,b4,b5,b7,b8,b11,b12] [--big-gb 5]
 
@@ -230,7 +232,7 @@ def main() -> None:
     command = f"python bench/run.py --rows {a.rows} --log-lines {a.log_lines} --runs {a.runs} --big-gb {a.big_gb}"
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {date.today()}; "
-        f"2 threads for every tool, warm cache, median of {a.runs} runs.",
+        f"2 threads for every tool, warm cache, median of {a.runs} runs taken in turns (each round runs every tool once).",
         f"Command: `{command}{f' --tasks {a.tasks}' if a.tasks else ''}`",
         "B11 rows: one run per tool, no warm-up (the input is streamed once; peak RSS is the figure).",
         "",
@@ -248,7 +250,9 @@ def main() -> None:
         # figures are: then b3's MB/s compares with b1's.
         basis = csv.stat().st_size / 1e6 if name.endswith((".gz", ".zst")) else mb
         rows = rows_of(csv if task in PARQUET | set(B8) else src)
-        results = {}
+        # Each tool's setup first; then the runs go round the tools (one run of each, N times), so a
+        # slow spell of this shared machine falls on every tool alike, not on whichever ran then.
+        ready = {}
         for tool in tools:
             if why := tool_ready(tool):
                 notes.append(f"{task} {tool}: skipped, {why}.")
@@ -264,13 +268,20 @@ def main() -> None:
                     except (subprocess.CalledProcessError, OSError) as e:
                         notes.append(f"b12 duckdb: skipped, duckdb {DUCKDB_HTTPFS} + duckdb-extension-httpfs could not be installed ({e}).")
                         continue
-            big = task.startswith("b11")
-            if not big:
+            ready[tool] = (source, dst, python, env)
+        big = task.startswith("b11")
+        if not big:
+            for tool, (source, dst, python, env) in ready.items():
                 measure(tool, task, source, dst, python, env)  # warm-up: page cache and imports
-            runs = [measure(tool, task, source, dst, python, env) for _ in range(1 if big else a.runs)]
-            wall = statistics.median(r[0] for r in runs)
-            rss = max(r[1] for r in runs)
-            cpu = statistics.median(r[2] for r in runs)
+        runs: dict[str, list[tuple[float, float, float]]] = {tool: [] for tool in ready}
+        for _ in range(1 if big else a.runs):
+            for tool, (source, dst, python, env) in ready.items():
+                runs[tool].append(measure(tool, task, source, dst, python, env))
+        results = {}
+        for tool, (source, dst, python, env) in ready.items():
+            wall = statistics.median(r[0] for r in runs[tool])
+            rss = max(r[1] for r in runs[tool])
+            cpu = statistics.median(r[2] for r in runs[tool])
             wrong, out_mb = check(task, dst, a.rows, digest, s3 or {})
             if out_mb is None:
                 out_mb = Path(dst).stat().st_size / 1e6

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 ERROR = {"title": "Error", "type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
 VALIDATION = "#/components/schemas/HTTPValidationError"
@@ -27,7 +27,17 @@ def _iso(value: Any) -> Any:
     return value
 
 
-IsoTime = Annotated[datetime, BeforeValidator(_iso)]
+def _in_range(value: datetime) -> datetime:
+    # 0001-01-01T00:00+00:01 parses, but is before year 1 in UTC: the database cannot take it.
+    if value.tzinfo is not None:
+        try:
+            value - value.utcoffset()  # type: ignore[operator]
+        except OverflowError:
+            raise ValueError("out of range once converted to UTC") from None
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso), AfterValidator(_in_range)]
 
 
 def error(description: str) -> dict[str, Any]:

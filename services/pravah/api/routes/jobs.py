@@ -66,7 +66,7 @@ class FailureGroupOut(BaseModel):
 class RetryGroup(BaseModel):
     pipeline: str = Field(max_length=64)
     error: str = Field(max_length=control.ERROR_HEAD, description="`error` of a group from /v1/jobs/failures.")
-    since: datetime
+    since: IsoTime
 
 
 class Retried(BaseModel):

@@ -71,6 +71,36 @@ async def api(tmp: Path, **dry_run: Any) -> AsyncIterator[tuple[httpx.AsyncClien
         await eng.dispose()
 
 
+def test_iso_times_out_of_range_and_who_may_retry_failures(tmp_path: Path) -> None:
+    """The ISO-time check (a time before year 1 in UTC is a 422) changed no one's rights on the
+    routes that take one: without credentials 401 (a bad time too: credentials are read first), a
+    read-only key 403 on retry-failed. That a tenant retries only its own failures is proven with
+    failed jobs on the real stack (tests/services/test_accounts.py); here both tenants have none."""
+    bad, good = "0001-01-01T00:00:00+00:01", "2026-01-01T00:00:00Z"
+
+    async def go() -> None:
+        async with api(tmp_path) as (c, h, _):
+            reader = {"Authorization": "Bearer " + (await c.post("/v1/keys", json={"name": "ro", "scopes": ["read"]}, headers=h["ana"])).json()["key"]}
+            for since in (bad, good):
+                body = {"pipeline": "shipped", "error": "x", "since": since}
+                assert (await c.post("/v1/jobs/retry-failed", json=body)).status_code == 401
+                assert (await c.get("/v1/jobs", params={"since": since})).status_code == 401
+                assert (await c.get("/v1/jobs/failures", params={"since": since})).status_code == 401
+                assert (await c.post("/v1/jobs/retry-failed", json=body, headers=reader)).status_code == 403
+            r = await c.post("/v1/jobs/retry-failed", json={"pipeline": "shipped", "error": "x", "since": bad}, headers=h["ana"])
+            assert r.status_code == 422 and "out of range once converted to UTC" in r.text, r.text
+            for path in ("/v1/jobs", "/v1/jobs/failures"):
+                r = await c.get(path, params={"since": bad}, headers=h["ana"])
+                assert r.status_code == 422 and "out of range" in r.text, r.text
+            r = await c.post("/v1/jobs/retry-failed", json={"pipeline": "shipped", "error": "x", "since": 5}, headers=h["ana"])
+            assert r.status_code == 422, r.text  # ISO 8601 only, not a Unix time
+            for who in ("ana", "oz"):
+                r = await c.post("/v1/jobs/retry-failed", json={"pipeline": "shipped", "error": "x", "since": good}, headers=h[who])
+                assert r.status_code == 200 and r.json() == {"retried": []}, r.text
+
+    anyio.run(go)
+
+
 def test_named_stored_and_unsaved_pipelines_and_who_may(tmp_path: Path) -> None:
     async def go() -> None:
         async with api(tmp_path) as (c, h, made):

@@ -163,40 +163,54 @@ impl<'a> Parser<'a> {
     fn object(&mut self, columns: &mut [Column], row: usize, guess: &mut usize) -> Option<()> {
         self.ws();
         self.expect(b'{')?;
-        self.ws();
-        if self.s.get(self.i) == Some(&b'}') {
-            self.i += 1;
-        } else {
-            loop {
-                self.expect(b'"')?;
-                let key = self.plain_key()?;
-                self.ws();
-                self.expect(b':')?;
-                self.ws();
-                match find(columns, key, guess) {
-                    Some(c) => {
-                        let column = &mut columns[c];
-                        if column.set_in == row {
-                            return None;
-                        }
-                        column.set_in = row;
-                        self.value_into(column)?;
+        self.items(b'}', |p| {
+            p.expect(b'"')?;
+            let key = p.plain_key()?;
+            p.colon()?;
+            match find(columns, key, guess) {
+                Some(c) => {
+                    let column = &mut columns[c];
+                    if column.set_in == row {
+                        return None;
                     }
-                    None => {
-                        std::str::from_utf8(key).ok()?;
-                        self.skip(0)?
-                    }
+                    column.set_in = row;
+                    p.value_into(column)
                 }
-                self.ws();
-                match self.next()? {
-                    b',' => self.ws(),
-                    b'}' => break,
-                    _ => return None,
+                None => {
+                    std::str::from_utf8(key).ok()?;
+                    p.skip(0)
                 }
             }
-        }
+        })?;
         self.ws();
         (self.i == self.s.len()).then_some(())
+    }
+
+    /// The items of an array or object up to `close` (the opening bracket already read), each
+    /// read by `item`, separated by commas, whitespace allowed around them.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.ws();
+        if self.s.get(self.i) == Some(&close) {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            self.ws();
+            match self.next()? {
+                b',' => self.ws(),
+                b if b == close => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The colon after a key, whitespace allowed around it.
+    fn colon(&mut self) -> Option<()> {
+        self.ws();
+        self.expect(b':')?;
+        self.ws();
+        Some(())
     }
 
     /// A key with no escapes (the opening quote already read).
@@ -320,43 +334,13 @@ impl<'a> Parser<'a> {
             b'n' => self.literal(b"null"),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
-            b'[' => {
-                self.ws();
-                if self.s.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => self.ws(),
-                        b']' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
-            b'{' => {
-                self.ws();
-                if self.s.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.expect(b'"')?;
-                    self.string(None)?;
-                    self.ws();
-                    self.expect(b':')?;
-                    self.ws();
-                    self.skip(depth + 1)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => self.ws(),
-                        b'}' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
+            b'[' => self.items(b']', |p| p.skip(depth + 1)),
+            b'{' => self.items(b'}', |p| {
+                p.expect(b'"')?;
+                p.string(None)?;
+                p.colon()?;
+                p.skip(depth + 1)
+            }),
             _ => None,
         }
     }

@@ -3,7 +3,6 @@ local inbox, waits until every job is final, then shows jobs, outputs and the AP
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -78,12 +77,8 @@ async def main() -> None:
             print(f"  {p.relative_to(ROOT)}  {p.stat().st_size:,} bytes")
     print("\nnext: `.venv/bin/pravah up` serves the dashboard at http://127.0.0.1:8787/ui/ (upload files there, watch")
     print("      them run, download the results), or drop your own files into .pravah/data/inbox/<prefix>/")
-    # Leave at once, with the results printed: the embedded service was cancelled with SQLite
-    # connections in use, SQLAlchemy closes those in tasks of its own, and the event loop's
-    # shutdown cancels them — a cancelled aiosqlite close can wait forever (the demo hung at
-    # exit in about one run of three). Every transaction has committed or rolled back by now.
-    sys.stdout.flush()
-    os._exit(1 if failed or len(mine) < len(drops) else 0)
+    if failed or len(mine) < len(drops):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ struct Acc {
 pub struct Aggregator {
     keys: Vec<usize>,
     converter: RowConverter,
-    groups: HashMap<Box<[u8]>, u32>,
+    groups: HashMap<Box<[u8]>, u32, ahash::RandomState>,
     order: Vec<Box<[u8]>>,
     accs: Vec<Acc>,
     schema: SchemaRef,
@@ -97,7 +97,7 @@ impl Aggregator {
         Ok(Aggregator {
             keys,
             converter,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             order: Vec::new(),
             accs,
             schema: Arc::new(Schema::new(fields)),

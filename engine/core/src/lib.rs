@@ -6,6 +6,8 @@ mod archive;
 mod codec;
 mod compress;
 mod csv;
+#[cfg(test)]
+mod draw;
 mod error;
 pub mod expr;
 pub mod fuzzing;

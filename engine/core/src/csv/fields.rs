@@ -243,13 +243,8 @@ mod tests {
     /// eight-byte words (first, last, adjacent, in the tail), trimmed or not, as a plain split.
     #[test]
     fn plain_records_cut_as_a_split_does() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut draw = crate::draw::Draw(0x9E37_79B9_7F4A_7C15);
+        let mut next = |n: usize| draw.below(n);
         let alphabet = b"ab;, \t:-\x80\xff;";
         for case in 0..5000 {
             let lead = next(9);

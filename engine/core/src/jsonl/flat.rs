@@ -412,22 +412,9 @@ mod tests {
         d.flush().ok()?
     }
 
-    /// A little generator, so the test needs no crate: lines made of pieces that are valid,
-    /// valid but declined, or broken.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-            from[self.below(from.len())]
-        }
-    }
+    use crate::draw::Draw;
 
-    fn line(r: &mut Rng) -> String {
+    fn line(r: &mut Draw) -> String {
         // (key, values arrow and serde both take, values declined here or refused there)
         let values: &[(&str, &[&str], &[&str])] = &[
             ("i", &["0", "-0", "17", "-42", "9223372036854775807", "-9223372036854775808", "null"], &["9223372036854775808", "1.0", "1e3", "01", "-", "\"5\"", "true"]),
@@ -457,7 +444,7 @@ mod tests {
     fn a_chunk_taken_decodes_as_arrow_does_and_anything_unsure_is_declined() {
         let schema = schema();
         let flat = Flat::new(&schema).expect("all scalar");
-        let mut r = Rng(0x9E3779B97F4A7C15);
+        let mut r = Draw(0x9E3779B97F4A7C15);
         let (mut taken, mut declined) = (0, 0);
         for _ in 0..4000 {
             let text: Vec<String> = (0..1 + r.below(4)).map(|_| line(&mut r)).collect();

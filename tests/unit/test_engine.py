@@ -65,6 +65,23 @@ def test_parquet_is_zstd_with_statistics_readable_by_duckdb(tmp_path):
     assert report.outputs[0].size == out.stat().st_size
 
 
+def test_parquet_columns_of_mostly_distinct_values_get_no_dictionary(tmp_path):
+    # An id, an instant and a text of distinct values; a small key, a 61 %-distinct price.
+    rows = "".join(f"{i},2024-01-01T{i // 3600 % 24:02}:{i // 60 % 60:02}:{i % 60:02},o{i},k{i % 9},{i % 5000 / 100}\n" for i in range(20_000))
+    report, out = run(tmp_path, CSV_TO_PQ, ("id,ts,code,key,price\n" + rows).encode())
+    group = pq.ParquetFile(out).metadata.row_group(0)
+    dictionary = {group.column(c).path_in_schema: group.column(c).has_dictionary_page for c in range(group.num_columns)}
+    assert dictionary == {"id": False, "ts": False, "code": False, "key": True, "price": True}
+    table = pq.read_table(out)
+    assert table.column("id").to_pylist() == list(range(20_000))
+    assert table.column("code").to_pylist()[-1] == "o19999"
+    assert report.rows_out == 20_000
+    # A file too small to judge keeps a dictionary on every column, as arrow writes it.
+    _, small = run(tmp_path, CSV_TO_PQ, ("id,key\n" + "".join(f"{i},k{i % 3}\n" for i in range(100))).encode(), out="small.parquet")
+    g = pq.ParquetFile(small).metadata.row_group(0)
+    assert all(g.column(c).has_dictionary_page for c in range(g.num_columns))
+
+
 def test_filter_derive_select_matches_duckdb(tmp_path):
     from gen_data import write_sales_csv
 

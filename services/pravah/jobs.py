@@ -73,10 +73,8 @@ async def create_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> list
     # executemany form: one cached statement, batched by SQLAlchemy's "insertmanyvalues"
     # (compiling a literal multi-row VALUES each time costs more than the insert itself).
     stmt = dialect.insert(Job).on_conflict_do_nothing().returning(Job.id)
-    created = list((await session.execute(stmt, rows)).scalars())
-    if created:
-        await wakeup.notify(session, wakeup.JOBS)
-    return created
+    # Workers are woken by the table's trigger (NOTIFY at commit, in the INSERT's round trip).
+    return list((await session.execute(stmt, rows)).scalars())
 
 
 async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
@@ -221,8 +219,7 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
     if status != Status.PENDING:
         for k, v in values.items():
             setattr(job, k, v)
-        session.add(completion_event(job, t))
-        await wakeup.notify(session, wakeup.OUTBOX)
+        session.add(completion_event(job, t))  # the outbox's trigger wakes the relay
     await session.commit()
     return status
 

@@ -3,13 +3,17 @@ concurrent workers (FOR UPDATE SKIP LOCKED) that never hand one job to two worke
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import anyio
+import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from pravah import jobs, registry
+from pravah.db import wakeup
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
 from pravah.pipelines import Binding, Document, Pipeline, Runtime
@@ -126,6 +130,45 @@ def test_pooled_connections_the_server_ended_are_replaced_unseen(make: str) -> N
             await conn.execute(text("SELECT pg_terminate_backend(p) FROM unnest(CAST(:p AS int[])) p"), {"p": pids})
         await other.dispose()
         assert await backend() not in pids
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_new_jobs_and_outbox_rows_notify_at_commit(make: str) -> None:
+    """Migration 0009's triggers: a commit that created jobs wakes workers (one NOTIFY for the
+    batch), one whose rows were all duplicates does not; a recorded outcome wakes the relay."""
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        got: list[str] = []
+        listener = await asyncpg.connect(make_url(make).set(drivername="postgresql").render_as_string(hide_password=False))
+        for channel in (wakeup.JOBS, wakeup.OUTBOX):
+            await listener.add_listener(channel, lambda _c, _p, channel, _payload: got.append(channel))
+
+        async def heard() -> list[str]:
+            await anyio.sleep(0.3)  # delivered at commit; this waits out the listener's read
+            out = list(got)
+            got.clear()
+            return out
+
+        rows = [jobs.job_row(event(2000 + i), ROUTE, datetime.now(UTC)) for i in range(3)]
+        async with s() as session:
+            assert len(await jobs.create_jobs(session, rows)) == 3
+            assert await heard() == []  # not before the commit
+            await session.commit()
+        assert await heard() == [wakeup.JOBS]
+        async with s() as session:
+            assert await jobs.create_jobs(session, [{**r, "id": uuid.uuid4().hex} for r in rows]) == []
+            await session.commit()
+        assert await heard() == []
+        async with s() as session:
+            job = await jobs.claim(session, "w", timedelta(seconds=30))
+        await heard()
+        async with s() as session:
+            assert await jobs.finish(session, job, "w", jobs.Outcome(True, report={"duration_ms": 1}), timedelta(seconds=1)) == "SUCCEEDED"
+        assert await heard() == [wakeup.OUTBOX]
+        await listener.close()
         await eng.dispose()
 
     anyio.run(go)

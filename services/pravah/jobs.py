@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Select, and_, bindparam, or_, select, true, update
+from sqlalchemy import Executable, Select, and_, bindparam, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from pravah.db import wakeup
 from pravah.db.models import Job, OutboxEvent, Status
 from pravah.events import ObjectEvent
 from pravah.live import record
+from pravah.live.models import Kind
 from pravah.observe import traces
 from pravah.routing import Route, render_output
 
@@ -100,7 +101,8 @@ def _claims(any_pool: bool) -> tuple[Any, Any]:
             .values(status=Status.RUNNING, attempts=Job.attempts + 1, lease_owner=bindparam("claim_owner"),
                     lease_expires_at=bindparam("claim_until"), updated_at=t)
             .returning(Job)
-            .execution_options(populate_existing=True)
+            # The session is new: nothing in it to synchronise, and working that out cost CPU.
+            .execution_options(populate_existing=True, synchronize_session=False)
         )
     return takes[0], takes[1]
 
@@ -122,7 +124,7 @@ async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str |
         job = (await session.execute(take, params)).scalar_one_or_none()
         if job is None:
             continue
-        record.status(session, job.id, Status.RUNNING, attempt=job.attempts, worker=owner)
+        await record.write(session, [record.row(job.id, Kind.STATUS, status=Status.RUNNING, attempt=job.attempts, worker=owner)])
         # RETURNING gives the new row only (SQLite cannot return another table's columns): a
         # first attempt was PENDING at 0 attempts, so a job of `first` past one was RUNNING.
         if n == 0 and job.attempts > 1:
@@ -189,9 +191,28 @@ class Outcome:
     delete_input: bool = False  # the pipeline says so: the worker deletes the input once SUCCEEDED is recorded
 
 
+def _finishes() -> tuple[Any, Any]:
+    """finish's UPDATEs (back to PENDING for a retry; a final state), built once. They match
+    only the row as the worker last saw it (`seen`: its updated_at): a job changed since, as a
+    cancel request adding to its log, is read again rather than overwritten."""
+    t = Job.__table__
+    mine = and_(t.c.id == bindparam("job_id"), t.c.lease_owner == bindparam("owner"), t.c.updated_at == bindparam("seen"))
+    common = dict(status=bindparam("status"), log=bindparam("log"), error=bindparam("error"), updated_at=bindparam("t"),
+                  lease_owner=None, lease_expires_at=None)
+    return (update(t).where(mine).values(**common, next_attempt_at=bindparam("next_at")),
+            update(t).where(mine).values(**common, finished_at=bindparam("t"), report=bindparam("report")))
+
+
+_RETRY, _FINAL = _finishes()
+_CURRENT = (select(Job.log, Job.updated_at, Job.lease_owner).where(Job.id == bindparam("job_id"))
+            .with_for_update())
+_OUTBOX = insert(OutboxEvent.__table__)
+
+
 async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, backoff: timedelta) -> str:
     """Record the outcome; returns the new status. A retry goes back to PENDING with backoff;
-    a final state writes its completion event in the same transaction."""
+    a final state writes its completion event in the same transaction. `job` is the row as
+    its worker claimed it; it gets the recorded values."""
     t = now()
     if outcome.succeeded:
         status, line = Status.SUCCEEDED, f"succeeded in {outcome.report['duration_ms'] if outcome.report else '?'} ms"
@@ -203,23 +224,27 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
         line = f"attempt {job.attempts} failed, retrying in {delay.total_seconds():.1f}s: {outcome.error}"
     else:
         status, line = Status.FAILED, f"failed: {outcome.error}"
-    log = logged(job.log, line, t)
-    values: dict[str, Any] = dict(status=status, log=log, updated_at=t, lease_owner=None, lease_expires_at=None)
+    stmt = _RETRY if status == Status.PENDING else _FINAL
+    params: dict[str, Any] = dict(job_id=job.id, owner=owner, seen=job.updated_at, status=status, log=logged(job.log, line, t),
+                                  error=outcome.error, t=t, report=outcome.report, next_at=t + backoff * (2 ** (job.attempts - 1)))
+    if (await session.execute(stmt, params)).rowcount != 1:
+        current = (await session.execute(_CURRENT, {"job_id": job.id})).one_or_none()
+        if current is None or current.lease_owner != owner:
+            await session.rollback()
+            return "LOST"  # another worker took it over; its run decides the outcome
+        params.update(seen=current.updated_at, log=logged(current.log, line, t))
+        if (await session.execute(stmt, params)).rowcount != 1:
+            await session.rollback()
+            return "LOST"
+    job.status, job.log, job.error, job.updated_at, job.lease_owner, job.lease_expires_at = status, params["log"], outcome.error, t, None, None
     if status == Status.PENDING:
-        values["next_attempt_at"] = t + backoff * (2 ** (job.attempts - 1))
-        values["error"] = outcome.error
+        job.next_attempt_at = params["next_at"]
     else:
-        values.update(finished_at=t, report=outcome.report, error=outcome.error)
-    result = await session.execute(update(Job).where(Job.id == job.id, Job.lease_owner == owner).values(**values))
-    if result.rowcount != 1:
-        await session.rollback()
-        return "LOST"  # another worker took it over; its run decides the outcome
-    record.log(session, job.id, line)
-    record.status(session, job.id, status, attempt=job.attempts, error=outcome.error)
+        job.finished_at, job.report = t, outcome.report
+    await record.write(session, [record.row(job.id, Kind.LOG, line=line),
+                                 record.row(job.id, Kind.STATUS, status=status, attempt=job.attempts, error=outcome.error)])
     if status != Status.PENDING:
-        for k, v in values.items():
-            setattr(job, k, v)
-        session.add(completion_event(job, t))  # the outbox's trigger wakes the relay
+        await session.execute(_OUTBOX, completion_row(job, t))  # the outbox's trigger wakes the relay
     await session.commit()
     return status
 
@@ -273,6 +298,11 @@ def manifest_of(job: Job) -> dict[str, Any] | None:
 
 
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
+    """The job's completion event as an outbox row to add to a session (see completion_row)."""
+    return OutboxEvent(**completion_row(job, t))
+
+
+def completion_row(job: Job, t: datetime) -> dict[str, Any]:
     """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats.
     Its `traceparent` (the CloudEvents distributed-tracing extension) is the span current when
     the outcome is recorded (the worker's run), else the job's own trace (a cancel from the API)."""
@@ -309,7 +339,7 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
     }
     if tp := traces.traceparent() or job.traceparent:
         payload["traceparent"] = tp
-    return OutboxEvent(event_id=payload["id"], job_id=job.id, type=payload["type"], payload=payload, created_at=t)
+    return {"event_id": payload["id"], "job_id": job.id, "type": payload["type"], "payload": payload, "created_at": t}
 
 
 SUMMARY = (Job.id, Job.bucket, Job.key, Job.pipeline, Job.pipeline_version, Job.status, Job.attempts, Job.run, Job.error,

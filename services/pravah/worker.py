@@ -172,7 +172,7 @@ class Worker:
         if outcome.report:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
             metrics.BYTES_OUT.labels(job.pipeline).inc(outcome.report.get("bytes_out", 0))
-        status = await self._record(job.id, outcome)  # in the run span: the completion event continues it
+        status = await self._record(job, outcome)  # in the run span: the completion event continues it
         if status == "SUCCEEDED" and outcome.delete_input:
             await self._delete_input(job)
         report = outcome.report or {}
@@ -209,20 +209,20 @@ class Worker:
             log.info("job %s %s/%s handed back", job.id, job.bucket, job.key)
         return back
 
-    async def _record(self, job_id: str, outcome: jobs.Outcome) -> str:
+    async def _record(self, job: Job, outcome: jobs.Outcome) -> str:
         """Record the outcome, retrying while the database is briefly away (a restart) for as
-        long as our lease would last; past that another worker owns the job anyway."""
+        long as our lease would last; past that another worker owns the job anyway. `job` is the
+        row as claimed: finish reads it again only if it changed since."""
         deadline = time.monotonic() + self.lease.total_seconds()
         delay = 0.2
         while True:
             try:
                 async with self.sessions() as s:
-                    job = await s.get(Job, job_id)
                     return await jobs.finish(s, job, self.owner, outcome, self.backoff)
             except Exception:
                 if time.monotonic() + delay > deadline:
                     raise
-                log.warning("worker: recording job %s failed; retrying in %.1f s", job_id, delay, exc_info=True)
+                log.warning("worker: recording job %s failed; retrying in %.1f s", job.id, delay, exc_info=True)
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
 from pravah import jobs, registry
 from pravah.db import wakeup
+from pravah.db.models import Job
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
 from pravah.pipelines import Binding, Document, Pipeline, Runtime
@@ -169,6 +171,40 @@ def test_new_jobs_and_outbox_rows_notify_at_commit(make: str) -> None:
             assert await jobs.finish(session, job, "w", jobs.Outcome(True, report={"duration_ms": 1}), timedelta(seconds=1)) == "SUCCEEDED"
         assert await heard() == [wakeup.OUTBOX]
         await listener.close()
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_finish_reads_the_job_again_only_when_it_changed(make: str) -> None:
+    """finish matches the row as claimed (its updated_at, to the microsecond): no read; after a
+    cancel request's log line it reads the row (locked) and keeps that line."""
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            await jobs.create_jobs(session, [jobs.job_row(event(3000 + i), ROUTE, datetime(2020, 1, 1, tzinfo=UTC)) for i in range(2)])
+            await session.commit()
+        claimed = []
+        for _ in range(2):
+            async with s() as session:
+                claimed.append(await jobs.claim(session, "fin", timedelta(seconds=30)))
+        plain, asked = claimed
+        async with s() as session:
+            await session.execute(update(Job).where(Job.id == asked.id).values(
+                cancel_requested_at=datetime.now(UTC), updated_at=datetime.now(UTC), log=jobs.logged(asked.log, "cancel requested by me")))
+            await session.commit()
+        reads: list[str] = []
+        sa_event.listen(eng.sync_engine, "before_cursor_execute", lambda _c, _cur, sql, *_: reads.append(sql) if sql.startswith("SELECT") else None)
+        async with s() as session:
+            assert await jobs.finish(session, plain, "fin", jobs.Outcome(True, report={"duration_ms": 1}), timedelta(seconds=1)) == "SUCCEEDED"
+        assert reads == []
+        async with s() as session:
+            assert await jobs.finish(session, asked, "fin", jobs.Outcome(False, error="x", cancelled=True), timedelta(seconds=1)) == "CANCELLED"
+            log = (await session.execute(select(Job.log).where(Job.id == asked.id))).scalar_one()
+        assert len(reads) == 2 and "FOR UPDATE" in reads[0]
+        assert [line.split(" ", 1)[1] for line in log[-2:]] == ["cancel requested by me", "cancelled: x"]
         await eng.dispose()
 
     anyio.run(go)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Select, and_, bindparam, insert, or_, select, true, update
+from sqlalchemy import Executable, Select, and_, bindparam, exists, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from pravah.clock import now
 from pravah.db import wakeup
@@ -84,14 +85,22 @@ async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) ->
     return created[0] if created else None
 
 
-def _claims(any_pool: bool) -> tuple[Any, Any]:
+def _claims(any_pool: bool, postgres: bool) -> tuple[Any, Any]:
     """claim's two statements (first attempts and take-overs, then any due job), of one pool or
-    of any. Built once: building and keying them anew cost more CPU than the claim's own work."""
+    of any. Built once: building and keying them anew cost more CPU than the claim's own work.
+    Each returns the job taken and whether another was runnable then (on SQLite always true:
+    SQLAlchemy renders RETURNING's columns unqualified there, and a subquery's with them)."""
     t = bindparam("claim_t")
-    mine = true() if any_pool else Job.pool == bindparam("claim_pool")
-    taken_over = and_(Job.status == Status.RUNNING, Job.lease_expires_at < t)
-    due = and_(Job.status == Status.PENDING, Job.next_attempt_at <= t)
+
+    def conditions(j: Any) -> tuple[Any, Any, Any]:  # of `j` (jobs or an alias): mine, due, taken over
+        mine = true() if any_pool else j.pool == bindparam("claim_pool")
+        return mine, and_(j.status == Status.PENDING, j.next_attempt_at <= t), and_(j.status == Status.RUNNING, j.lease_expires_at < t)
+
+    mine, due, taken_over = conditions(Job)
     runnable = and_(mine, or_(due, taken_over))
+    other = aliased(Job)
+    o_mine, o_due, o_taken_over = conditions(other)
+    more = exists().where(other.id != Job.id, o_mine, or_(o_due, o_taken_over)) if postgres else true()
     takes = []
     for cond in (and_(mine, or_(and_(due, Job.attempts == 0), taken_over)), and_(mine, due)):
         pick = select(Job.id).where(cond).order_by(Job.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
@@ -100,39 +109,47 @@ def _claims(any_pool: bool) -> tuple[Any, Any]:
             .where(Job.id == pick, runnable)
             .values(status=Status.RUNNING, attempts=Job.attempts + 1, lease_owner=bindparam("claim_owner"),
                     lease_expires_at=bindparam("claim_until"), updated_at=t)
-            .returning(Job)
+            .returning(Job, more.label("more"))
             # The session is new: nothing in it to synchronise, and working that out cost CPU.
             .execution_options(populate_existing=True, synchronize_session=False)
         )
     return takes[0], takes[1]
 
 
-_CLAIMS = {False: _claims(False), True: _claims(True)}  # by "of any pool"
+_CLAIMS = {(a, p): _claims(a, p) for a in (False, True) for p in (False, True)}  # by "of any pool", "on PostgreSQL"
 
 
 async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> Job | None:
+    """One runnable job of `pool`, taken (see `take`); None when there was none."""
+    return (await take(session, owner, lease, pool))[0]
+
+
+async def take(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> tuple[Job | None, bool]:
     """Take one runnable job of `pool` (None: of any pool): PENDING and due, or RUNNING with an
-    expired lease (its worker died). First attempts and take-overs before retries (each oldest
-    due first): a pipeline whose jobs keep failing cannot crowd out fresh work; its retries wait
-    for a free slot. One UPDATE … RETURNING picks and takes the row (the claim used to be a
-    SELECT, an UPDATE and a re-read: three round trips, the largest share of a small job's
-    wait). On PostgreSQL SKIP LOCKED lets concurrent workers pick different rows without
-    waiting; SQLite runs the statement alone, and the repeated condition keeps it single."""
+    expired lease (its worker died); and whether another was runnable as it was taken (a worker
+    wakes another slot only then: a slot woken for nothing made an empty claim beside every
+    job). First attempts and take-overs before retries (each oldest due first): a pipeline
+    whose jobs keep failing cannot crowd out fresh work; its retries wait for a free slot. One
+    UPDATE … RETURNING picks and takes the row (the claim used to be a SELECT, an UPDATE and a
+    re-read: three round trips, the largest share of a small job's wait). On PostgreSQL SKIP
+    LOCKED lets concurrent workers pick different rows without waiting; SQLite runs the
+    statement alone, and the repeated condition keeps it single."""
     t = now()
     params = {"claim_t": t, "claim_owner": owner, "claim_until": t + lease, "claim_pool": pool}
-    for n, take in enumerate(_CLAIMS[pool is None]):
-        job = (await session.execute(take, params)).scalar_one_or_none()
-        if job is None:
+    for n, stmt in enumerate(_CLAIMS[pool is None, session.bind.dialect.name == "postgresql"]):
+        row = (await session.execute(stmt, params)).one_or_none()
+        if row is None:
             continue
+        job, more = row
         await record.write(session, [record.row(job.id, Kind.STATUS, status=Status.RUNNING, attempt=job.attempts, worker=owner)])
         # RETURNING gives the new row only (SQLite cannot return another table's columns): a
         # first attempt was PENDING at 0 attempts, so a job of `first` past one was RUNNING.
         if n == 0 and job.attempts > 1:
             await append_log(session, job, "lease expired: taken over from a dead worker")
         await session.commit()
-        return job
+        return job, bool(more)
     await session.commit()
-    return None
+    return None, False
 
 
 async def heartbeat(session: AsyncSession, job_id: str, owner: str, lease: timedelta) -> bool:

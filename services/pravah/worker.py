@@ -130,20 +130,21 @@ class Worker:
                 continue
             # Woken by NOTIFY when a job is made: polling every 0.1 s as well cost an idle
             # worker a claim query per slot each time, CPU that a small job's latency shares.
-            # After a run too: every claim passed a wake-up on, so when more may be waiting this
-            # returns at once; otherwise claiming again straight away only finds nothing.
+            # After a run too: a claim that saw another runnable job passed a wake-up on, so when
+            # more may be waiting this returns at once; otherwise claiming again only finds nothing.
             await wake.wait(self.settings.recheck_seconds if wake.listening else self.settings.poll_seconds)
 
     async def run_one(self, wake: Wakeup | None = None) -> bool:
         """Claim and run one job; False when there was nothing to do. The claim and the run are
-        spans in the job's trace; every line logged meanwhile names the job. A claim wakes one
-        more of `wake`'s idle slots: one NOTIFY may announce a whole batch of jobs."""
+        spans in the job's trace; every line logged meanwhile names the job. A claim that saw
+        another runnable job wakes one more of `wake`'s idle slots: one NOTIFY may announce a
+        whole batch of jobs."""
         asked = time.time_ns()
         async with self.sessions() as s:
-            job = await jobs.claim(s, self.owner, self.lease, self.pool)
+            job, more = await jobs.take(s, self.owner, self.lease, self.pool)
         if job is None:
             return False
-        if wake is not None:
+        if wake is not None and more:
             wake.wake()
         attrs = {"pravah.job.id": job.id, "pravah.pipeline": job.pipeline, "pravah.pipeline.version": job.pipeline_version,
                  "pravah.pool": job.pool, "pravah.job.attempt": job.attempts, "pravah.object.bucket": job.bucket,

@@ -208,3 +208,25 @@ def test_finish_reads_the_job_again_only_when_it_changed(make: str) -> None:
         await eng.dispose()
 
     anyio.run(go)
+
+
+def test_a_take_says_whether_another_job_was_runnable(make: str) -> None:
+    """The worker wakes another slot only when its claim saw another runnable job of its pool."""
+    solo = PIPE.model_copy(update={"name": "solo", "runtime": Runtime(pool="solo")})
+    route = Route(Binding(bucket="pg-in", prefix="", pipeline="solo"), solo)
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            await jobs.create_jobs(session, [jobs.job_row(event(4000 + i), route, datetime.now(UTC)) for i in range(2)])
+            await session.commit()
+        got = []
+        for _ in range(3):
+            async with s() as session:
+                job, more = await jobs.take(session, "t", timedelta(seconds=30), "solo")
+            got.append((job is not None, more))
+        assert got == [(True, True), (True, False), (False, False)]
+        await eng.dispose()
+
+    anyio.run(go)

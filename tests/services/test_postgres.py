@@ -10,12 +10,12 @@ import anyio
 import asyncpg
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from pravah import jobs, registry
+from pravah import jobs, registry, relay
 from pravah.db import wakeup
-from pravah.db.models import Job
+from pravah.db.models import Job, OutboxEvent
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
 from pravah.pipelines import Binding, Document, Pipeline, Runtime
@@ -227,6 +227,39 @@ def test_a_take_says_whether_another_job_was_runnable(make: str) -> None:
                 job, more = await jobs.take(session, "t", timedelta(seconds=30), "solo")
             got.append((job is not None, more))
         assert got == [(True, True), (True, False), (False, False)]
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_the_relay_sends_and_marks_without_a_transaction(make: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """relay_once in autocommit: the outbox rows are sent once and marked, with no BEGIN or
+    COMMIT round trip (the checkout's one-statement pre-ping is the only other query)."""
+    sent: list[dict] = []
+    queries: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def counted(self, query: str, *args, **kw):
+        queries.append(query.split()[0].rstrip(";"))
+        return await execute(self, query, *args, **kw)
+
+    class Sink:
+        async def publish(self, payloads: list[dict]) -> None:
+            sent.extend(payloads)
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            job_id = (await jobs.create_jobs(session, [jobs.job_row(event(5000), ROUTE, datetime.now(UTC))]))[0]
+            await session.execute(update(OutboxEvent).values(published_at=datetime.now(UTC)))  # the other tests' events
+            await session.execute(insert(OutboxEvent).values(event_id=f"{job_id}.x", job_id=job_id, type="t", payload={"n": 1},
+                                                             created_at=datetime.now(UTC)))
+            await session.commit()
+        monkeypatch.setattr(asyncpg.Connection, "execute", counted)
+        assert await relay.relay_once(s, Sink()) == 1
+        assert await relay.relay_once(s, Sink()) == 0
+        assert sent == [{"n": 1}] and queries == ["SELECT", "SELECT"]
         await eng.dispose()
 
     anyio.run(go)

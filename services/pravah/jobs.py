@@ -79,6 +79,13 @@ async def create_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> list
     return list((await session.execute(stmt, rows)).scalars())
 
 
+def in_one_statement(session: AsyncSession, n: int) -> bool:
+    """Whether create_jobs inserts `n` rows with one statement on PostgreSQL: SQLAlchemy pages an
+    executemany by rows and by bind parameters."""
+    d = session.bind.dialect
+    return d.name == "postgresql" and n <= min(d.insertmanyvalues_page_size, d.insertmanyvalues_max_parameters // len(Job.__table__.c))
+
+
 async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
     """One job (see create_jobs); None when it already exists."""
     created = await create_jobs(session, [job_row(event, route, now())])

@@ -18,8 +18,9 @@ from pravah.db import wakeup
 from pravah.db.models import Job, OutboxEvent
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
+from pravah.ingest import IngestStats, ingest
 from pravah.pipelines import Binding, Document, Pipeline, Runtime
-from pravah.routing import Route
+from pravah.routing import Route, Router
 
 PIPE = Pipeline(name="p", steps=[{"op": "read_csv"}, {"op": "write_parquet"}], output="out/{stem}.parquet")
 ROUTE = Route(Binding(bucket="pg-in", prefix="", pipeline="p"), PIPE)
@@ -260,6 +261,34 @@ def test_the_relay_sends_and_marks_without_a_transaction(make: str, monkeypatch:
         assert await relay.relay_once(s, Sink()) == 1
         assert await relay.relay_once(s, Sink()) == 0
         assert sent == [{"n": 1}] and queries == ["SELECT", "SELECT"]
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+@pytest.mark.parametrize("n", [1, 1001])
+def test_ingest_of_one_insert_statement_needs_no_transaction(make: str, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest's batch in one INSERT runs in autocommit (no BEGIN or COMMIT round trip); one that
+    SQLAlchemy splits into pages (past 1,000 rows) stays in one transaction. Both create every job."""
+    queries: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def counted(self, query: str, *args, **kw):
+        queries.append(query.split()[0].rstrip(";"))
+        return await execute(self, query, *args, **kw)
+
+    router = Router(Document(pipelines=[PIPE], bindings=[ROUTE.binding]))
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        stats = IngestStats()
+        async with eng.connect():  # the first connection's set-up queries
+            pass
+        monkeypatch.setattr(asyncpg.Connection, "execute", counted)
+        await ingest(s, router, [event(10_000 * n + i) for i in range(n)], stats)
+        assert stats.created == n
+        assert ("BEGIN" in queries, "COMMIT" in queries) == ((False, False) if n == 1 else (True, True))
         await eng.dispose()
 
     anyio.run(go)

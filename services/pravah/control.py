@@ -111,8 +111,7 @@ async def cancel(session: AsyncSession, caller: Principal, job_id: str, origin: 
         job.log = jobs.logged(job.log, line, t)
         record.log(session, job.id, line)
         record.status(session, job.id, Status.CANCELLED, by=caller.name)
-        session.add(jobs.completion_event(job, t))
-        await wakeup.notify(session, wakeup.OUTBOX)
+        session.add(jobs.completion_event(job, t))  # the outbox's trigger wakes the relay
     elif job.cancel_requested_at is None:
         line = f"cancel requested by {caller.name}"
         job.cancel_requested_at, job.updated_at = t, t

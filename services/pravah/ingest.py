@@ -79,6 +79,10 @@ async def ingest(sessions: async_sessionmaker, router: Router, events: list[Obje
         return
     try:
         async with sessions() as s:
+            if jobs.in_one_statement(s, len(rows)):
+                # One INSERT is atomic by itself: autocommit spares BEGIN and COMMIT, two round
+                # trips before a worker can see the job.
+                await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             created = set(await jobs.create_jobs(s, rows))
             await s.commit()
     except BaseException as e:

@@ -8,15 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Select, and_, bindparam, or_, select, true, update
+from sqlalchemy import Executable, Select, and_, bindparam, exists, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from pravah.clock import now
 from pravah.db import wakeup
 from pravah.db.models import Job, OutboxEvent, Status
 from pravah.events import ObjectEvent
 from pravah.live import record
+from pravah.live.models import Kind
 from pravah.observe import traces
 from pravah.routing import Route, render_output
 
@@ -73,10 +75,15 @@ async def create_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> list
     # executemany form: one cached statement, batched by SQLAlchemy's "insertmanyvalues"
     # (compiling a literal multi-row VALUES each time costs more than the insert itself).
     stmt = dialect.insert(Job).on_conflict_do_nothing().returning(Job.id)
-    created = list((await session.execute(stmt, rows)).scalars())
-    if created:
-        await wakeup.notify(session, wakeup.JOBS)
-    return created
+    # Workers are woken by the table's trigger (NOTIFY at commit, in the INSERT's round trip).
+    return list((await session.execute(stmt, rows)).scalars())
+
+
+def in_one_statement(session: AsyncSession, n: int) -> bool:
+    """Whether create_jobs inserts `n` rows with one statement on PostgreSQL: SQLAlchemy pages an
+    executemany by rows and by bind parameters."""
+    d = session.bind.dialect
+    return d.name == "postgresql" and n <= min(d.insertmanyvalues_page_size, d.insertmanyvalues_max_parameters // len(Job.__table__.c))
 
 
 async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) -> str | None:
@@ -85,14 +92,22 @@ async def create_job(session: AsyncSession, event: ObjectEvent, route: Route) ->
     return created[0] if created else None
 
 
-def _claims(any_pool: bool) -> tuple[Any, Any]:
+def _claims(any_pool: bool, postgres: bool) -> tuple[Any, Any]:
     """claim's two statements (first attempts and take-overs, then any due job), of one pool or
-    of any. Built once: building and keying them anew cost more CPU than the claim's own work."""
+    of any. Built once: building and keying them anew cost more CPU than the claim's own work.
+    Each returns the job taken and whether another was runnable then (on SQLite always true:
+    SQLAlchemy renders RETURNING's columns unqualified there, and a subquery's with them)."""
     t = bindparam("claim_t")
-    mine = true() if any_pool else Job.pool == bindparam("claim_pool")
-    taken_over = and_(Job.status == Status.RUNNING, Job.lease_expires_at < t)
-    due = and_(Job.status == Status.PENDING, Job.next_attempt_at <= t)
+
+    def conditions(j: Any) -> tuple[Any, Any, Any]:  # of `j` (jobs or an alias): mine, due, taken over
+        mine = true() if any_pool else j.pool == bindparam("claim_pool")
+        return mine, and_(j.status == Status.PENDING, j.next_attempt_at <= t), and_(j.status == Status.RUNNING, j.lease_expires_at < t)
+
+    mine, due, taken_over = conditions(Job)
     runnable = and_(mine, or_(due, taken_over))
+    other = aliased(Job)
+    o_mine, o_due, o_taken_over = conditions(other)
+    more = exists().where(other.id != Job.id, o_mine, or_(o_due, o_taken_over)) if postgres else true()
     takes = []
     for cond in (and_(mine, or_(and_(due, Job.attempts == 0), taken_over)), and_(mine, due)):
         pick = select(Job.id).where(cond).order_by(Job.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
@@ -101,38 +116,47 @@ def _claims(any_pool: bool) -> tuple[Any, Any]:
             .where(Job.id == pick, runnable)
             .values(status=Status.RUNNING, attempts=Job.attempts + 1, lease_owner=bindparam("claim_owner"),
                     lease_expires_at=bindparam("claim_until"), updated_at=t)
-            .returning(Job)
-            .execution_options(populate_existing=True)
+            .returning(Job, more.label("more"))
+            # The session is new: nothing in it to synchronise, and working that out cost CPU.
+            .execution_options(populate_existing=True, synchronize_session=False)
         )
     return takes[0], takes[1]
 
 
-_CLAIMS = {False: _claims(False), True: _claims(True)}  # by "of any pool"
+_CLAIMS = {(a, p): _claims(a, p) for a in (False, True) for p in (False, True)}  # by "of any pool", "on PostgreSQL"
 
 
 async def claim(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> Job | None:
+    """One runnable job of `pool`, taken (see `take`); None when there was none."""
+    return (await take(session, owner, lease, pool))[0]
+
+
+async def take(session: AsyncSession, owner: str, lease: timedelta, pool: str | None = None) -> tuple[Job | None, bool]:
     """Take one runnable job of `pool` (None: of any pool): PENDING and due, or RUNNING with an
-    expired lease (its worker died). First attempts and take-overs before retries (each oldest
-    due first): a pipeline whose jobs keep failing cannot crowd out fresh work; its retries wait
-    for a free slot. One UPDATE … RETURNING picks and takes the row (the claim used to be a
-    SELECT, an UPDATE and a re-read: three round trips, the largest share of a small job's
-    wait). On PostgreSQL SKIP LOCKED lets concurrent workers pick different rows without
-    waiting; SQLite runs the statement alone, and the repeated condition keeps it single."""
+    expired lease (its worker died); and whether another was runnable as it was taken (a worker
+    wakes another slot only then: a slot woken for nothing made an empty claim beside every
+    job). First attempts and take-overs before retries (each oldest due first): a pipeline
+    whose jobs keep failing cannot crowd out fresh work; its retries wait for a free slot. One
+    UPDATE … RETURNING picks and takes the row (the claim used to be a SELECT, an UPDATE and a
+    re-read: three round trips, the largest share of a small job's wait). On PostgreSQL SKIP
+    LOCKED lets concurrent workers pick different rows without waiting; SQLite runs the
+    statement alone, and the repeated condition keeps it single."""
     t = now()
     params = {"claim_t": t, "claim_owner": owner, "claim_until": t + lease, "claim_pool": pool}
-    for n, take in enumerate(_CLAIMS[pool is None]):
-        job = (await session.execute(take, params)).scalar_one_or_none()
-        if job is None:
+    for n, stmt in enumerate(_CLAIMS[pool is None, session.bind.dialect.name == "postgresql"]):
+        row = (await session.execute(stmt, params)).one_or_none()
+        if row is None:
             continue
-        record.status(session, job.id, Status.RUNNING, attempt=job.attempts, worker=owner)
+        job, more = row
+        await record.write(session, [record.row(job.id, Kind.STATUS, status=Status.RUNNING, attempt=job.attempts, worker=owner)])
         # RETURNING gives the new row only (SQLite cannot return another table's columns): a
         # first attempt was PENDING at 0 attempts, so a job of `first` past one was RUNNING.
         if n == 0 and job.attempts > 1:
             await append_log(session, job, "lease expired: taken over from a dead worker")
         await session.commit()
-        return job
+        return job, bool(more)
     await session.commit()
-    return None
+    return None, False
 
 
 async def heartbeat(session: AsyncSession, job_id: str, owner: str, lease: timedelta) -> bool:
@@ -191,9 +215,28 @@ class Outcome:
     delete_input: bool = False  # the pipeline says so: the worker deletes the input once SUCCEEDED is recorded
 
 
+def _finishes() -> tuple[Any, Any]:
+    """finish's UPDATEs (back to PENDING for a retry; a final state), built once. They match
+    only the row as the worker last saw it (`seen`: its updated_at): a job changed since, as a
+    cancel request adding to its log, is read again rather than overwritten."""
+    t = Job.__table__
+    mine = and_(t.c.id == bindparam("job_id"), t.c.lease_owner == bindparam("owner"), t.c.updated_at == bindparam("seen"))
+    common = dict(status=bindparam("status"), log=bindparam("log"), error=bindparam("error"), updated_at=bindparam("t"),
+                  lease_owner=None, lease_expires_at=None)
+    return (update(t).where(mine).values(**common, next_attempt_at=bindparam("next_at")),
+            update(t).where(mine).values(**common, finished_at=bindparam("t"), report=bindparam("report")))
+
+
+_RETRY, _FINAL = _finishes()
+_CURRENT = (select(Job.log, Job.updated_at, Job.lease_owner).where(Job.id == bindparam("job_id"))
+            .with_for_update())
+_OUTBOX = insert(OutboxEvent.__table__)
+
+
 async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, backoff: timedelta) -> str:
     """Record the outcome; returns the new status. A retry goes back to PENDING with backoff;
-    a final state writes its completion event in the same transaction."""
+    a final state writes its completion event in the same transaction. `job` is the row as
+    its worker claimed it; it gets the recorded values."""
     t = now()
     if outcome.succeeded:
         status, line = Status.SUCCEEDED, f"succeeded in {outcome.report['duration_ms'] if outcome.report else '?'} ms"
@@ -205,24 +248,27 @@ async def finish(session: AsyncSession, job: Job, owner: str, outcome: Outcome, 
         line = f"attempt {job.attempts} failed, retrying in {delay.total_seconds():.1f}s: {outcome.error}"
     else:
         status, line = Status.FAILED, f"failed: {outcome.error}"
-    log = logged(job.log, line, t)
-    values: dict[str, Any] = dict(status=status, log=log, updated_at=t, lease_owner=None, lease_expires_at=None)
+    stmt = _RETRY if status == Status.PENDING else _FINAL
+    params: dict[str, Any] = dict(job_id=job.id, owner=owner, seen=job.updated_at, status=status, log=logged(job.log, line, t),
+                                  error=outcome.error, t=t, report=outcome.report, next_at=t + backoff * (2 ** (job.attempts - 1)))
+    if (await session.execute(stmt, params)).rowcount != 1:
+        current = (await session.execute(_CURRENT, {"job_id": job.id})).one_or_none()
+        if current is None or current.lease_owner != owner:
+            await session.rollback()
+            return "LOST"  # another worker took it over; its run decides the outcome
+        params.update(seen=current.updated_at, log=logged(current.log, line, t))
+        if (await session.execute(stmt, params)).rowcount != 1:
+            await session.rollback()
+            return "LOST"
+    job.status, job.log, job.error, job.updated_at, job.lease_owner, job.lease_expires_at = status, params["log"], outcome.error, t, None, None
     if status == Status.PENDING:
-        values["next_attempt_at"] = t + backoff * (2 ** (job.attempts - 1))
-        values["error"] = outcome.error
+        job.next_attempt_at = params["next_at"]
     else:
-        values.update(finished_at=t, report=outcome.report, error=outcome.error)
-    result = await session.execute(update(Job).where(Job.id == job.id, Job.lease_owner == owner).values(**values))
-    if result.rowcount != 1:
-        await session.rollback()
-        return "LOST"  # another worker took it over; its run decides the outcome
-    record.log(session, job.id, line)
-    record.status(session, job.id, status, attempt=job.attempts, error=outcome.error)
+        job.finished_at, job.report = t, outcome.report
+    await record.write(session, [record.row(job.id, Kind.LOG, line=line),
+                                 record.row(job.id, Kind.STATUS, status=status, attempt=job.attempts, error=outcome.error)])
     if status != Status.PENDING:
-        for k, v in values.items():
-            setattr(job, k, v)
-        session.add(completion_event(job, t))
-        await wakeup.notify(session, wakeup.OUTBOX)
+        await session.execute(_OUTBOX, completion_row(job, t))  # the outbox's trigger wakes the relay
     await session.commit()
     return status
 
@@ -276,6 +322,11 @@ def manifest_of(job: Job) -> dict[str, Any] | None:
 
 
 def completion_event(job: Job, t: datetime) -> OutboxEvent:
+    """The job's completion event as an outbox row to add to a session (see completion_row)."""
+    return OutboxEvent(**completion_row(job, t))
+
+
+def completion_row(job: Job, t: datetime) -> dict[str, Any]:
     """CloudEvents-style JSON; the id is stable per job outcome so consumers can drop repeats.
     Its `traceparent` (the CloudEvents distributed-tracing extension) is the span current when
     the outcome is recorded (the worker's run), else the job's own trace (a cancel from the API)."""
@@ -312,7 +363,7 @@ def completion_event(job: Job, t: datetime) -> OutboxEvent:
     }
     if tp := traces.traceparent() or job.traceparent:
         payload["traceparent"] = tp
-    return OutboxEvent(event_id=payload["id"], job_id=job.id, type=payload["type"], payload=payload, created_at=t)
+    return {"event_id": payload["id"], "job_id": job.id, "type": payload["type"], "payload": payload, "created_at": t}
 
 
 SUMMARY = (Job.id, Job.bucket, Job.key, Job.pipeline, Job.pipeline_version, Job.status, Job.attempts, Job.run, Job.error,

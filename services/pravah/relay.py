@@ -40,6 +40,9 @@ class Sink(Protocol):
 
 async def relay_once(sessions: async_sessionmaker, sink: Sink) -> int:
     async with sessions() as s:
+        # Each statement on its own (autocommit): the read and the marking need no transaction
+        # around them, and BEGIN and COMMIT were two more round trips, one before the send.
+        await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         rows = await jobs.unpublished(s, BATCH)
         if not rows:
             return 0

@@ -130,20 +130,21 @@ class Worker:
                 continue
             # Woken by NOTIFY when a job is made: polling every 0.1 s as well cost an idle
             # worker a claim query per slot each time, CPU that a small job's latency shares.
-            # After a run too: every claim passed a wake-up on, so when more may be waiting this
-            # returns at once; otherwise claiming again straight away only finds nothing.
+            # After a run too: a claim that saw another runnable job passed a wake-up on, so when
+            # more may be waiting this returns at once; otherwise claiming again only finds nothing.
             await wake.wait(self.settings.recheck_seconds if wake.listening else self.settings.poll_seconds)
 
     async def run_one(self, wake: Wakeup | None = None) -> bool:
         """Claim and run one job; False when there was nothing to do. The claim and the run are
-        spans in the job's trace; every line logged meanwhile names the job. A claim wakes one
-        more of `wake`'s idle slots: one NOTIFY may announce a whole batch of jobs."""
+        spans in the job's trace; every line logged meanwhile names the job. A claim that saw
+        another runnable job wakes one more of `wake`'s idle slots: one NOTIFY may announce a
+        whole batch of jobs."""
         asked = time.time_ns()
         async with self.sessions() as s:
-            job = await jobs.claim(s, self.owner, self.lease, self.pool)
+            job, more = await jobs.take(s, self.owner, self.lease, self.pool)
         if job is None:
             return False
-        if wake is not None:
+        if wake is not None and more:
             wake.wake()
         attrs = {"pravah.job.id": job.id, "pravah.pipeline": job.pipeline, "pravah.pipeline.version": job.pipeline_version,
                  "pravah.pool": job.pool, "pravah.job.attempt": job.attempts, "pravah.object.bucket": job.bucket,
@@ -172,7 +173,7 @@ class Worker:
         if outcome.report:
             metrics.BYTES_IN.labels(job.pipeline).inc(outcome.report.get("bytes_in", 0))
             metrics.BYTES_OUT.labels(job.pipeline).inc(outcome.report.get("bytes_out", 0))
-        status = await self._record(job.id, outcome)  # in the run span: the completion event continues it
+        status = await self._record(job, outcome)  # in the run span: the completion event continues it
         if status == "SUCCEEDED" and outcome.delete_input:
             await self._delete_input(job)
         report = outcome.report or {}
@@ -209,20 +210,20 @@ class Worker:
             log.info("job %s %s/%s handed back", job.id, job.bucket, job.key)
         return back
 
-    async def _record(self, job_id: str, outcome: jobs.Outcome) -> str:
+    async def _record(self, job: Job, outcome: jobs.Outcome) -> str:
         """Record the outcome, retrying while the database is briefly away (a restart) for as
-        long as our lease would last; past that another worker owns the job anyway."""
+        long as our lease would last; past that another worker owns the job anyway. `job` is the
+        row as claimed: finish reads it again only if it changed since."""
         deadline = time.monotonic() + self.lease.total_seconds()
         delay = 0.2
         while True:
             try:
                 async with self.sessions() as s:
-                    job = await s.get(Job, job_id)
                     return await jobs.finish(s, job, self.owner, outcome, self.backoff)
             except Exception:
                 if time.monotonic() + delay > deadline:
                     raise
-                log.warning("worker: recording job %s failed; retrying in %.1f s", job_id, delay, exc_info=True)
+                log.warning("worker: recording job %s failed; retrying in %.1f s", job.id, delay, exc_info=True)
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -3,17 +3,24 @@ concurrent workers (FOR UPDATE SKIP LOCKED) that never hand one job to two worke
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import anyio
+import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.engine import make_url
 
-from pravah import jobs, registry
+from pravah import jobs, registry, relay
+from pravah.db import wakeup
+from pravah.db.models import Job, OutboxEvent
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.events import ObjectEvent
+from pravah.ingest import IngestStats, ingest
 from pravah.pipelines import Binding, Document, Pipeline, Runtime
-from pravah.routing import Route
+from pravah.routing import Route, Router
 
 PIPE = Pipeline(name="p", steps=[{"op": "read_csv"}, {"op": "write_parquet"}], output="out/{stem}.parquet")
 ROUTE = Route(Binding(bucket="pg-in", prefix="", pipeline="p"), PIPE)
@@ -126,6 +133,162 @@ def test_pooled_connections_the_server_ended_are_replaced_unseen(make: str) -> N
             await conn.execute(text("SELECT pg_terminate_backend(p) FROM unnest(CAST(:p AS int[])) p"), {"p": pids})
         await other.dispose()
         assert await backend() not in pids
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_new_jobs_and_outbox_rows_notify_at_commit(make: str) -> None:
+    """Migration 0009's triggers: a commit that created jobs wakes workers (one NOTIFY for the
+    batch), one whose rows were all duplicates does not; a recorded outcome wakes the relay."""
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        got: list[str] = []
+        listener = await asyncpg.connect(make_url(make).set(drivername="postgresql").render_as_string(hide_password=False))
+        for channel in (wakeup.JOBS, wakeup.OUTBOX):
+            await listener.add_listener(channel, lambda _c, _p, channel, _payload: got.append(channel))
+
+        async def heard() -> list[str]:
+            await anyio.sleep(0.3)  # delivered at commit; this waits out the listener's read
+            out = list(got)
+            got.clear()
+            return out
+
+        rows = [jobs.job_row(event(2000 + i), ROUTE, datetime.now(UTC)) for i in range(3)]
+        async with s() as session:
+            assert len(await jobs.create_jobs(session, rows)) == 3
+            assert await heard() == []  # not before the commit
+            await session.commit()
+        assert await heard() == [wakeup.JOBS]
+        async with s() as session:
+            assert await jobs.create_jobs(session, [{**r, "id": uuid.uuid4().hex} for r in rows]) == []
+            await session.commit()
+        assert await heard() == []
+        async with s() as session:
+            job = await jobs.claim(session, "w", timedelta(seconds=30))
+        await heard()
+        async with s() as session:
+            assert await jobs.finish(session, job, "w", jobs.Outcome(True, report={"duration_ms": 1}), timedelta(seconds=1)) == "SUCCEEDED"
+        assert await heard() == [wakeup.OUTBOX]
+        await listener.close()
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_finish_reads_the_job_again_only_when_it_changed(make: str) -> None:
+    """finish matches the row as claimed (its updated_at, to the microsecond): no read; after a
+    cancel request's log line it reads the row (locked) and keeps that line."""
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            await jobs.create_jobs(session, [jobs.job_row(event(3000 + i), ROUTE, datetime(2020, 1, 1, tzinfo=UTC)) for i in range(2)])
+            await session.commit()
+        claimed = []
+        for _ in range(2):
+            async with s() as session:
+                claimed.append(await jobs.claim(session, "fin", timedelta(seconds=30)))
+        plain, asked = claimed
+        async with s() as session:
+            await session.execute(update(Job).where(Job.id == asked.id).values(
+                cancel_requested_at=datetime.now(UTC), updated_at=datetime.now(UTC), log=jobs.logged(asked.log, "cancel requested by me")))
+            await session.commit()
+        reads: list[str] = []
+        sa_event.listen(eng.sync_engine, "before_cursor_execute", lambda _c, _cur, sql, *_: reads.append(sql) if sql.startswith("SELECT") else None)
+        async with s() as session:
+            assert await jobs.finish(session, plain, "fin", jobs.Outcome(True, report={"duration_ms": 1}), timedelta(seconds=1)) == "SUCCEEDED"
+        assert reads == []
+        async with s() as session:
+            assert await jobs.finish(session, asked, "fin", jobs.Outcome(False, error="x", cancelled=True), timedelta(seconds=1)) == "CANCELLED"
+            log = (await session.execute(select(Job.log).where(Job.id == asked.id))).scalar_one()
+        assert len(reads) == 2 and "FOR UPDATE" in reads[0]
+        assert [line.split(" ", 1)[1] for line in log[-2:]] == ["cancel requested by me", "cancelled: x"]
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_a_take_says_whether_another_job_was_runnable(make: str) -> None:
+    """The worker wakes another slot only when its claim saw another runnable job of its pool."""
+    solo = PIPE.model_copy(update={"name": "solo", "runtime": Runtime(pool="solo")})
+    route = Route(Binding(bucket="pg-in", prefix="", pipeline="solo"), solo)
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            await jobs.create_jobs(session, [jobs.job_row(event(4000 + i), route, datetime.now(UTC)) for i in range(2)])
+            await session.commit()
+        got = []
+        for _ in range(3):
+            async with s() as session:
+                job, more = await jobs.take(session, "t", timedelta(seconds=30), "solo")
+            got.append((job is not None, more))
+        assert got == [(True, True), (True, False), (False, False)]
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+def test_the_relay_sends_and_marks_without_a_transaction(make: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """relay_once in autocommit: the outbox rows are sent once and marked, with no BEGIN or
+    COMMIT round trip (the checkout's one-statement pre-ping is the only other query)."""
+    sent: list[dict] = []
+    queries: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def counted(self, query: str, *args, **kw):
+        queries.append(query.split()[0].rstrip(";"))
+        return await execute(self, query, *args, **kw)
+
+    class Sink:
+        async def publish(self, payloads: list[dict]) -> None:
+            sent.extend(payloads)
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        async with s() as session:
+            job_id = (await jobs.create_jobs(session, [jobs.job_row(event(5000), ROUTE, datetime.now(UTC))]))[0]
+            await session.execute(update(OutboxEvent).values(published_at=datetime.now(UTC)))  # the other tests' events
+            await session.execute(insert(OutboxEvent).values(event_id=f"{job_id}.x", job_id=job_id, type="t", payload={"n": 1},
+                                                             created_at=datetime.now(UTC)))
+            await session.commit()
+        monkeypatch.setattr(asyncpg.Connection, "execute", counted)
+        assert await relay.relay_once(s, Sink()) == 1
+        assert await relay.relay_once(s, Sink()) == 0
+        assert sent == [{"n": 1}] and queries == ["SELECT", "SELECT"]
+        await eng.dispose()
+
+    anyio.run(go)
+
+
+@pytest.mark.parametrize("n", [1, 1001])
+def test_ingest_of_one_insert_statement_needs_no_transaction(make: str, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest's batch in one INSERT runs in autocommit (no BEGIN or COMMIT round trip); one that
+    SQLAlchemy splits into pages (past 1,000 rows) stays in one transaction. Both create every job."""
+    queries: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def counted(self, query: str, *args, **kw):
+        queries.append(query.split()[0].rstrip(";"))
+        return await execute(self, query, *args, **kw)
+
+    router = Router(Document(pipelines=[PIPE], bindings=[ROUTE.binding]))
+
+    async def go() -> None:
+        eng = make_engine(make)
+        s = sessions(eng)
+        stats = IngestStats()
+        async with eng.connect():  # the first connection's set-up queries
+            pass
+        monkeypatch.setattr(asyncpg.Connection, "execute", counted)
+        await ingest(s, router, [event(10_000 * n + i) for i in range(n)], stats)
+        assert stats.created == n
+        assert ("BEGIN" in queries, "COMMIT" in queries) == ((False, False) if n == 1 else (True, True))
         await eng.dispose()
 
     anyio.run(go)

@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("pravah.wakeup")
+# A trigger notifies JOBS for every insert into jobs and OUTBOX for every insert into outbox
+# (migration 0009); `notify` is for the other changes (a job made runnable again).
 JOBS = "pravah_jobs"  # a job became runnable
 OUTBOX = "pravah_outbox"  # a completion event waits to be published
 APPLIED = "pravah_applied"  # `pravah apply` stored a new live document

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pravah.clock import now
@@ -13,7 +13,21 @@ from pravah.live.models import JobEvent, Kind
 
 
 def emit(session: AsyncSession, job_id: str, kind: str, **data: Any) -> None:
-    session.add(JobEvent(job_id=job_id, kind=kind, data=data, at=now()))
+    session.add(JobEvent(**row(job_id, kind, **data)))
+
+
+def row(job_id: str, kind: str, **data: Any) -> dict[str, Any]:
+    """One event as a plain row, for `write`."""
+    return {"job_id": job_id, "kind": kind, "data": data, "at": now()}
+
+
+_INSERT = insert(JobEvent.__table__)
+
+
+async def write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (from `row`) now, in order, in one statement: on the worker's path, where an
+    ORM flush of the same rows cost more CPU than the statement."""
+    await session.execute(_INSERT, rows)
 
 
 def status(session: AsyncSession, job_id: str, status: str, **data: Any) -> None:

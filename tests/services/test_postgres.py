@@ -72,10 +72,14 @@ def test_create_is_idempotent_and_claims_are_exclusive(make: str) -> None:
     anyio.run(go)
 
 
+def pooled(name: str, pool: str) -> Route:
+    """A route of bucket pg-in to a pipeline `name` whose jobs run in `pool`."""
+    return Route(Binding(bucket="pg-in", prefix="", pipeline=name), PIPE.model_copy(update={"name": name, "runtime": Runtime(pool=pool)}))
+
+
 def test_claims_keep_to_their_pool(make: str) -> None:
     """A pool's workers take only its jobs, the default pool's none of them (the claim index leads with the pool)."""
-    heavy = PIPE.model_copy(update={"name": "h", "runtime": Runtime(pool="heavy")})
-    route = Route(Binding(bucket="pg-in", prefix="", pipeline="h"), heavy)
+    route = pooled("h", "heavy")
 
     async def go() -> None:
         eng = make_engine(make)
@@ -213,8 +217,7 @@ def test_finish_reads_the_job_again_only_when_it_changed(make: str) -> None:
 
 def test_a_take_says_whether_another_job_was_runnable(make: str) -> None:
     """The worker wakes another slot only when its claim saw another runnable job of its pool."""
-    solo = PIPE.model_copy(update={"name": "solo", "runtime": Runtime(pool="solo")})
-    route = Route(Binding(bucket="pg-in", prefix="", pipeline="solo"), solo)
+    route = pooled("solo", "solo")
 
     async def go() -> None:
         eng = make_engine(make)

@@ -114,3 +114,21 @@ def test_a_time_before_year_one_in_utc_is_refused():
         times.validate_python("0001-01-01T00:00:00+00:01")
     assert times.validate_python("0001-01-01T00:00:00-00:01").year == 1
     assert times.validate_python("2026-12-03T10:00:00Z").hour == 10
+
+
+@pytest.mark.parametrize("value", [True, 2.0, 1.5, [1]])
+def test_a_size_is_a_whole_number_or_a_text(tmp_path: Path, db_url: str, value: object) -> None:
+    """The fuzz test sent `true` for a backfill's max_size and got 201: pydantic's ByteSize takes
+    whatever int() takes. The schema says a whole number or a text such as "100MB", and so does
+    the API now; both forms still go through."""
+    async def go() -> None:
+        async with api(tmp_path, db_url) as c:
+            for field in ("min_size", "max_size"):
+                r = await c.post("/v1/backfills", json={"bucket": "inbox", field: value})
+                assert r.status_code == 422, r.text
+                assert any(d["loc"][-1] == field and "whole number of bytes" in d["msg"] for d in r.json()["detail"]), r.text
+            for good in (1000, "1KB"):
+                r = await c.post("/v1/backfills", json={"bucket": "inbox", "min_size": good, "max_size": good})
+                assert r.status_code == 201, r.text
+
+    anyio.run(go)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ByteSize, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from pravah.api.deps import OriginDep, Reader, SessionDep, Writer
-from pravah.api.openapi import error
+from pravah.api.openapi import Bytes, error
 from pravah.batch import backfills
 from pravah.batch.models import Backfill
 
@@ -21,8 +21,8 @@ class BackfillIn(BaseModel):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,62}$")
     prefix: str = Field("", max_length=1024, description="Every object whose key starts with it.")
     pipeline: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Default: each object's binding decides (objects no binding takes are counted as unrouted).")
-    min_size: ByteSize | None = Field(None, ge=0, le=2**62, description='Only objects at least this big, e.g. "100MB".')
-    max_size: ByteSize | None = Field(None, ge=0, le=2**62, description="Only objects at most this big.")
+    min_size: Bytes | None = Field(None, ge=0, le=2**62, description='Only objects at least this big, e.g. "100MB".')
+    max_size: Bytes | None = Field(None, ge=0, le=2**62, description="Only objects at most this big.")
     glob: str | None = Field(None, max_length=1024, description="Only keys whose rest after the prefix matches, e.g. *.csv or */2026-*.log.")
     older_than_seconds: StrictInt | None = Field(None, ge=0, le=100 * 365 * 86400, description="Only objects last modified at least this long ago.")
 

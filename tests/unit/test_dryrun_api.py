@@ -166,7 +166,8 @@ def test_the_routes_this_stop_changed_keep_who_may_call_them(tmp_path: Path) -> 
             assert (await c.get("/v1/jobs")).status_code == 401
             r = await c.get("/v1/jobs", params=[("q", "a"), ("q", "b")])
             assert r.status_code == 422 and set(r.json()) == {"detail"}, r.text
-            for body in ({"bucket": "in", "prefix": "team/", "older_than_seconds": 60}, {"bucket": "in", "older_than_seconds": "60"}):
+            for body in ({"bucket": "in", "prefix": "team/", "older_than_seconds": 60}, {"bucket": "in", "older_than_seconds": "60"},
+                         {"bucket": "in", "max_size": True}):
                 assert (await c.post("/v1/backfills", json=body)).status_code == 401
             assert (await c.post("/v1/uploads", json={"filename": "a.csv", "size": "5"})).status_code == 401
             assert (await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "rows": "5"})).status_code == 401

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -136,11 +137,13 @@ class Procs:
         for p in self.procs.values():
             if p.poll() is None:
                 p.terminate()
-        for p in self.procs.values():
+        for name, p in self.procs.items():
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()  # reaped: an unreaped one printed a ResourceWarning at the interpreter's exit
+                warnings.warn(f"pravah serve {name} did not stop within 10 s of SIGTERM: killed (see {self.logs / name}.log)", stacklevel=1)
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
         """`pravah ARGS` with this group's settings."""

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -101,6 +102,8 @@ def test_files_become_outputs_jobs_and_events_across_a_crash(tmp_path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+            warnings.warn("pravah up did not stop within 10 s of SIGTERM: killed", stacklevel=1)
 
     done = jobs(home)
     by_key = {j["key"]: j for j in done}

@@ -104,6 +104,7 @@ class Cluster:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
 
 def run(stack_env: dict[str, str], pg_url: str, files: int, seed: int, logs: Path, window: float | None = None,

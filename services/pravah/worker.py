@@ -289,18 +289,21 @@ class Worker:
             await anyio.sleep(min(TICK_SECONDS, self.lease.total_seconds() / 6))
             t = time.monotonic()
             try:
-                async with self.sessions() as s:
-                    if t - renewed >= self.lease.total_seconds() / 3:
-                        if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
-                            lost.set()  # another worker took it over: stop the engine
-                            return
-                        renewed = t
-                    if await jobs.cancel_requested(s, job.id):
-                        cancel.set()
-                    if latest and latest != last and t - written >= PROGRESS_SECONDS:
-                        last, written = dict(latest), t
-                        record.emit(s, job.id, Kind.PROGRESS, **progress_fields(last, t - started, steps))
-                        await s.commit()
+                # Shielded: a read cancelled mid-statement leaves its SQLite cursor, and the lock
+                # it holds, to the garbage collector; the job's finish then waited 30 s and failed.
+                with anyio.CancelScope(shield=True), anyio.fail_after(self.lease.total_seconds()):
+                    async with self.sessions() as s:
+                        if t - renewed >= self.lease.total_seconds() / 3:
+                            if not await jobs.heartbeat(s, job.id, self.owner, self.lease):
+                                lost.set()  # another worker took it over: stop the engine
+                                return
+                            renewed = t
+                        if await jobs.cancel_requested(s, job.id):
+                            cancel.set()
+                        if latest and latest != last and t - written >= PROGRESS_SECONDS:
+                            last, written = dict(latest), t
+                            record.emit(s, job.id, Kind.PROGRESS, **progress_fields(last, t - started, steps))
+                            await s.commit()
             except Exception:
                 log.warning("worker: lease renewal or progress for job %s failed", job.id, exc_info=True)
                 if t - renewed > self.lease.total_seconds():

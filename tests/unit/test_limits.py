@@ -4,6 +4,7 @@ with a LimitError naming the limit, and counts in pravah_limit_exceeded_total.""
 from __future__ import annotations
 
 import base64
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import anyio
 import pytest
 
 from pravah import metrics, registry
+from pravah import worker as worker_module
 from pravah.db.models import Job
 from pravah.db.session import make_engine, migrate, sessions
 from pravah.pipelines import validate
@@ -31,6 +33,27 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_limit_fails_the_job_with_its_name(tmp_path: Path, name: str, seed_job: Any) -> None:
+    _fails_with_its_name(tmp_path, name, seed_job)
+
+
+@pytest.mark.parametrize("round_", range(6))
+def test_a_timeout_is_recorded_while_the_watcher_is_busy(tmp_path: Path, round_: int, seed_job: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watcher reads and writes the job's row every 10 ms, so the engine's cancel often lands
+    while it is mid-query. CI once saw the finish wait out SQLite's 30 s busy timeout and fail here:
+    the cancelled read's cursor held its lock until the garbage collector came round. Without the
+    fix (write-ahead logging, and the watcher's queries shielded) about one round in four fails;
+    tests/unit/test_sqlite_close.py proves the lock part deterministically."""
+    monkeypatch.setattr(worker_module, "TICK_SECONDS", 0.01)
+    monkeypatch.setattr(worker_module, "PROGRESS_SECONDS", 0.0)
+    gc.disable()  # as when the collector is slow to come round: the cursor would stay
+    try:
+        _fails_with_its_name(tmp_path, "too-slow", seed_job)
+    finally:
+        gc.enable()
+
+
+def _fails_with_its_name(tmp_path: Path, name: str, seed_job: Any) -> None:
     steps, limits, data, message, label = CASES[name]
     doc = validate(__import__("yaml").safe_load(f"""
 pipelines:

@@ -1,6 +1,8 @@
 """Embedded mode's SQLite connections close even when a forced stop overtakes a graceful close:
 what SQLAlchemy does to a connection cancelled mid-use. Before, the close waited forever, and the
-event loop's shutdown with it (`make run` hung at exit in about one run of three)."""
+event loop's shutdown with it (`make run` hung at exit in about one run of three). And a read
+left open, as a cancelled one is until the garbage collector finalises its cursor, does not hold
+up another connection's commit."""
 
 from __future__ import annotations
 
@@ -39,6 +41,31 @@ def test_a_stopped_connection_is_not_stopped_again(db_url: str) -> None:
             await asyncio.wait_for(first, 5)
             assert conn.stop() is None  # nothing would ever answer a second one
             await c.invalidate()
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
+def test_a_read_left_open_does_not_hold_up_a_commit(db_url: str) -> None:
+    async def go() -> None:
+        engine = make_engine(db_url)
+        async with engine.begin() as c:
+            await c.execute(text("CREATE TABLE t (x INTEGER)"))
+            await c.execute(text("INSERT INTO t VALUES (1), (2), (3)"))
+        async with engine.connect() as reader:
+            raw = (await reader.get_raw_connection()).driver_connection
+            cursor = await raw.execute("SELECT x FROM t")
+            assert await cursor.fetchone() == (1,)  # the statement stays open, mid-result
+
+            async def write() -> None:
+                async with engine.begin() as writer:  # in the default journal mode its commit
+                    await writer.execute(text("INSERT INTO t VALUES (4)"))  # waits 30 s and fails
+
+            await asyncio.wait_for(write(), 5)
+            assert await cursor.fetchone() == (2,)  # the reader still reads its snapshot
+            await cursor.close()
+        async with engine.connect() as c:
+            assert (await c.execute(text("SELECT count(*) FROM t"))).scalar() == 4
         await engine.dispose()
 
     asyncio.run(go())

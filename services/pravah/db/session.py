@@ -30,6 +30,7 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _stop_once)
+        event.listen(engine.sync_engine, "connect", _wal)
         return engine
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "checkout", _ping)
@@ -50,6 +51,18 @@ def _stop_once(dbapi_connection: object, record: object) -> None:
         return stop() if conn._running else None  # aiosqlite clears _running in stop()
 
     conn.stop = once
+
+
+def _wal(dbapi_connection: object, record: object) -> None:
+    """Write-ahead logging: readers never hold up a writer. In SQLite's default journal mode a
+    commit waits for every reader to let go, and a read cancelled mid-statement (a task group
+    cancelled while its query ran) leaves its cursor, and that lock, until the garbage collector
+    finalises it: a worker's finish then waited the whole 30 s busy timeout and failed (CI, a job
+    stopped by its timeout while its progress watcher was reading). The mode is kept in the file;
+    commits stay fully synchronous, so nothing committed is lost in a crash."""
+    cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
 
 
 def _ping(dbapi_connection: object, record: object, proxy: object) -> None:

@@ -81,7 +81,7 @@ bench: setup ## B1–B5, B7, B8, B11, B12 side by side with peers, outputs check
 bench-stack: setup ## End-to-end benchmarks on the real services: upload→event latency, ingest replay, API load
 	$(BIN)/python bench/stack.py
 
-bench-faults: setup ## Latency under faults on a private stack (.stack-faults/, ports from 48300): fault → next job created per kind, next to the no-fault floor
+bench-faults: setup ## Latency under faults on a private stack (.stack-faults/, ports from 28300): fault → next job created per kind, next to the no-fault floor
 	$(BIN)/python bench/faults.py
 
 bench-frontdoor: setup ## Front-door benchmarks on the real services: status API on 1 M jobs, 1,000 SSE clients, 10 GiB upload vs boto3

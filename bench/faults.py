@@ -12,7 +12,7 @@ start); the no-fault floor (the same gap from moments with no fault in the 25 s 
 
 Restarting Kafka and PostgreSQL would disturb anything using `make stack`'s services, so the
 stack is a private one, started here and stopped at the end: `.stack-faults/` in the checkout,
-ports from 48300 (PRAVAH_STACK_DIR and PRAVAH_STACK_PORT_BASE choose others; a `.stack` is refused).
+ports from 28300 (PRAVAH_STACK_DIR and PRAVAH_STACK_PORT_BASE choose others; a `.stack` is refused).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 os.environ.setdefault("PRAVAH_STACK_DIR", str(ROOT / ".stack-faults"))
-os.environ.setdefault("PRAVAH_STACK_PORT_BASE", "48300")
+os.environ.setdefault("PRAVAH_STACK_PORT_BASE", "28300")
 if Path(os.environ["PRAVAH_STACK_DIR"]).name == ".stack":
     sys.exit("bench/faults.py restarts Kafka and PostgreSQL: not on a default stack (.stack/); set PRAVAH_STACK_DIR to another folder")
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]

@@ -80,12 +80,15 @@ def listening(port: int) -> bool:
 
 
 def ports() -> dict[str, int]:
-    """Ports chosen on the first start, kept in .stack/ports.json."""
+    """Ports chosen on the first start, kept in .stack/ports.json. They start below the kernel's
+    ephemeral range (32768–60999 by default): a port free when chosen there could be taken by
+    any outgoing connection before its server binds it (PostgreSQL once failed to start on
+    47300 with "Address already in use")."""
     path = STATE / "ports.json"
     if path.exists():
         return json.loads(path.read_text())
     chosen: dict[str, int] = {}
-    port = int(os.environ.get("PRAVAH_STACK_PORT_BASE", "47300"))
+    port = int(os.environ.get("PRAVAH_STACK_PORT_BASE", "27300"))
     for name in PORT_NAMES:
         while not port_free(port):
             port += 1

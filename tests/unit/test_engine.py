@@ -1,7 +1,9 @@
 """The engine through its Python facade, checked against pyarrow and duckdb readings."""
 
 import gzip
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,8 +165,6 @@ def test_count_and_word_freq(tmp_path):
 
 
 def test_sha256_of_stored_bytes(tmp_path):
-    import hashlib
-
     data = gzip.compress(b"hello")
     _, out = run(tmp_path, [{"op": "sha256"}], data, name="h.gz", out="h.sha256")
     assert out.read_text() == f"{hashlib.sha256(data).hexdigest()}  h.gz\n"
@@ -176,6 +176,30 @@ def test_zstd_roundtrip(tmp_path):
     out = tmp_path / "x.txt.out"
     engine.run([{"op": "decompress"}], str(packed), str(out))
     assert out.read_bytes() == data
+
+
+def test_decompress_of_many_buffers_is_whole_and_hashed(tmp_path):
+    """The bytes path reads on one thread and writes on another: every buffer arrives, in order,
+    and the report's sha256 is the output's."""
+    data = b"".join(b"%08d,%s\n" % (i, os.urandom(6).hex().encode()) for i in range(300_000))  # 7.5 MB
+    for codec, name in (("zstd", "x.zst"), ("gzip", "x.gz")):
+        _, packed = run(tmp_path, [{"op": codec}], data, name="x.txt", out=name)
+        out = tmp_path / f"{name}.txt"
+        report = engine.run([{"op": "decompress"}], str(packed), str(out))
+        assert out.read_bytes() == data, codec
+        assert [(o.size, o.sha256) for o in report.outputs] == [(len(data), hashlib.sha256(data).hexdigest())], codec
+
+
+def test_a_broken_or_cancelled_decompress_leaves_no_output(tmp_path):
+    data = b"".join(b"%08d\n" % i for i in range(2_000_000))  # 18 MB
+    _, packed = run(tmp_path, [{"op": "zstd", "level": 1}], data, name="x.txt", out="x.zst")
+    cut = tmp_path / "cut.zst"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(engine.InputFormatError, match="cut.zst"):
+        engine.run([{"op": "decompress"}], str(cut), str(tmp_path / "cut.txt"))
+    with pytest.raises(engine.CancelledError):
+        engine.run([{"op": "decompress"}], str(packed), str(tmp_path / "x.out"), progress=lambda p: False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.zst", "x.txt", "x.zst"]  # no output, no hidden spill
 
 
 # -- errors: typed, located, and leaving no partial output -------------------------------------

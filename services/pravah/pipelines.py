@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pravah import engine
+from pravah.sizes import Bytes
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PLACEHOLDERS = {"bucket", "key", "dir", "name", "stem", "ext", "pipeline", "date", "job"}
@@ -26,9 +27,9 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_input_bytes: ByteSize | None = Field(None, description='Largest input accepted, e.g. "10GB".')
+    max_input_bytes: Bytes | None = Field(None, description='Largest input accepted, e.g. "10GB".')
     timeout_seconds: float | None = Field(None, gt=0, description="Longest engine run; the run is cancelled past it.")
-    memory_bytes: ByteSize | None = Field(None, description='Engine budget for what grows with the data (aggregate groups), e.g. "512MiB".')
+    memory_bytes: Bytes | None = Field(None, description='Engine budget for what grows with the data (aggregate groups), e.g. "512MiB".')
     max_outputs: int = Field(1, ge=1, description="Most outputs one job may write.")
 
 

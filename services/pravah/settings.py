@@ -11,6 +11,8 @@ from pydantic import BaseModel, ByteSize, Field, SecretStr, ValidationError, fie
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from pravah.sizes import Bytes
+
 
 class WorkerSettings(BaseModel):
     pool: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Pool whose jobs `pravah serve worker` claims (a pipeline's "
@@ -94,7 +96,7 @@ class AuthSettings(BaseModel):
 
 
 class UploadSettings(BaseModel):
-    max_bytes: ByteSize = Field(ByteSize(50 * 1024**3), description='Largest upload accepted, e.g. "50GiB".')
+    max_bytes: Bytes = Field(ByteSize(50 * 1024**3), description='Largest upload accepted, e.g. "50GiB".')
     expire_seconds: int = Field(24 * 3600, ge=60, description="Unfinished upload sessions are aborted after this long (MinIO drops stale parts after 24 h).")
     part_url_seconds: int = Field(3600, ge=60, le=7 * 86400, description="Life of a presigned part URL.")
 
@@ -104,7 +106,7 @@ class DryRunSettings(BaseModel):
                                "(it exists and the caller may use it). No binding matches _pravah/ keys, and ingest ignores them.")
     ttl_seconds: int = Field(3600, ge=1, description="Dry-run outputs are deleted this long after they were written.")
     sweep_seconds: float = Field(60.0, ge=0, description="How often each API process deletes expired dry-run outputs (0 = never: sweep elsewhere).")
-    max_input_bytes: ByteSize = Field(ByteSize(64 * 1024**2), description='Largest sample object a dry-run reads, e.g. "64MiB" '
+    max_input_bytes: Bytes = Field(ByteSize(64 * 1024**2), description='Largest sample object a dry-run reads, e.g. "64MiB" '
                                       "(the engine reads whole objects: a larger sample is refused with 413).")
     timeout_seconds: float = Field(60.0, gt=0, description="Longest a dry-run may run the engine (the pipeline's own timeout applies when shorter).")
     rows: int = Field(20, ge=1, le=200, description="Rows a dry-run shows when the caller does not say (at most 200).")

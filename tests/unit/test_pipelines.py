@@ -64,6 +64,9 @@ CASES = [
     ("steps: []\noutput: o/x", 3, "pipelines[0].steps", "at least 1"),
     ("steps: [grep: {pattern: x}]\noutput: o/x\nretries: -1", 5, "pipelines[0].retries", "greater than or equal"),
     ("steps: [grep: {pattern: x}]\noutput: o/x\nname2: y", 5, "pipelines[0].name2", "Extra inputs"),
+    # a YAML `yes` was a limit of one byte (ByteSize takes what int() takes), failing every job
+    ("steps: [grep: {pattern: x}]\noutput: o/x\nlimits: {max_input_bytes: yes}", 5, "pipelines[0].limits.max_input_bytes", "whole number of bytes"),
+    ("steps: [grep: {pattern: x}]\noutput: o/x\nlimits: {memory_bytes: 2.0}", 5, "pipelines[0].limits.memory_bytes", "whole number of bytes"),
 ]
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI
-from pydantic import AfterValidator, BeforeValidator, ByteSize
+from pydantic import AfterValidator, BeforeValidator
 
 ERROR = {"title": "Error", "type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
 VALIDATION = "#/components/schemas/HTTPValidationError"
@@ -38,17 +38,6 @@ def _in_range(value: datetime) -> datetime:
 
 
 IsoTime = Annotated[datetime, BeforeValidator(_iso), AfterValidator(_in_range)]
-
-
-def _whole_or_text(value: Any) -> Any:
-    # pydantic's ByteSize takes anything int() takes: true as 1, 2.0 as 2. The schema says a
-    # whole number or a text such as "100MB", and so does the API.
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError('expected a whole number of bytes or a size such as "100MB"')
-    return value
-
-
-Bytes = Annotated[ByteSize, BeforeValidator(_whole_or_text)]
 
 
 def error(description: str) -> dict[str, Any]:

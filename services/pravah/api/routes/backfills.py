@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, StrictInt
 
 from pravah.api.deps import OriginDep, Reader, SessionDep, Writer
-from pravah.api.openapi import Bytes, error
+from pravah.api.openapi import error
 from pravah.batch import backfills
 from pravah.batch.models import Backfill
+from pravah.sizes import Bytes
 
 router = APIRouter(prefix="/v1/backfills", tags=["batch"])
 

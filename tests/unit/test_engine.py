@@ -200,6 +200,11 @@ def test_a_broken_or_cancelled_decompress_leaves_no_output(tmp_path):
     with pytest.raises(engine.CancelledError):
         engine.run([{"op": "decompress"}], str(packed), str(tmp_path / "x.out"), progress=lambda p: False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.zst", "x.txt", "x.zst"]  # no output, no hidden spill
+    # The writer thread fails past one part (8 MiB), where the output's folder must be made: the
+    # error is the output's, and the reader stops.
+    with pytest.raises(engine.StorageError) as e:
+        engine.run([{"op": "decompress"}], str(packed), str(tmp_path / "x.txt" / "under-a-file.txt"))
+    assert "under-a-file.txt" in e.value.uri
 
 
 # -- errors: typed, located, and leaving no partial output -------------------------------------

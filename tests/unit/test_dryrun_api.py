@@ -144,6 +144,15 @@ def test_bad_requests_name_the_field(tmp_path: Path) -> None:
             bad = {"name": "draft", "steps": ["read_csv", {"filter": {"where": "qty >"}}, "write_csv"], "output": "out/x.csv"}
             r = await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "spec": bad}, headers=h["ana"])
             assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "spec", "steps", 1, "filter", "where"], r.text
+            # A size is a whole number or a text ("64KB"): `true` is refused at its field, and
+            # still 401 without credentials (read first); a user outside the prefix gets 404.
+            sized = {"name": "draft", "steps": ["read_csv", "write_csv"], "output": "out/x.csv", "limits": {"max_input_bytes": True}}
+            body = {"bucket": "in", "key": "team/orders.csv", "spec": sized}
+            r = await c.post("/v1/dry-runs", json=body, headers=h["ana"])
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "spec", "limits", "max_input_bytes"], r.text
+            assert (await c.post("/v1/dry-runs", json=body)).status_code == 401
+            sized["limits"] = {"max_input_bytes": "64KB"}
+            assert (await c.post("/v1/dry-runs", json={**body, "key": "other/orders.csv"}, headers=h["ana"])).status_code == 404
             r = await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "spec": bad, "pipeline": "shipped"}, headers=h["ana"])
             assert r.status_code == 422 and "one of the two" in r.text
             r = await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "pipeline": "shipped", "rows": 201}, headers=h["ana"])

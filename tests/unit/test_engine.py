@@ -1,5 +1,6 @@
 """The engine through its Python facade, checked against pyarrow and duckdb readings."""
 
+import base64
 import gzip
 import hashlib
 import json
@@ -205,6 +206,27 @@ def test_a_broken_or_cancelled_decompress_leaves_no_output(tmp_path):
     with pytest.raises(engine.StorageError) as e:
         engine.run([{"op": "decompress"}], str(packed), str(tmp_path / "x.txt" / "under-a-file.txt"))
     assert "under-a-file.txt" in e.value.uri
+
+
+def test_a_cancel_while_the_last_buffers_are_still_being_written_is_seen(tmp_path):
+    """The reader can finish reading long before a slow encoder (zstd -19) has written the last
+    buffers. The run must still ask about a cancel or a time limit while it waits for them: CI
+    once saw a 0.3 s timeout ignored for a whole second, and the job succeed. Here the callback
+    cancels only on its second call after the whole input was read, which the old code never
+    made."""
+    src = tmp_path / "noise.txt"
+    src.write_bytes(base64.b64encode(os.urandom(3_000_000)))  # about 1 s of zstd -19 on CI
+    after_read = []
+
+    def progress(p):
+        if p["bytes_in"] >= p["input_size"]:
+            after_read.append(p["bytes_in"])
+        return len(after_read) < 2
+
+    with pytest.raises(engine.CancelledError):
+        engine.run([{"op": "zstd", "level": 19}], str(src), str(tmp_path / "noise.zst"), progress=progress)
+    assert not (tmp_path / "noise.zst").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noise.txt"]
 
 
 # -- errors: typed, located, and leaving no partial output -------------------------------------

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufWriter, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -435,30 +435,64 @@ fn run_bytes(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Re
 /// and write are about a quarter of a zstd decompression's CPU (perf), which one thread paid on
 /// top of decoding. Buffers go back to the reader, so at most three are ever made.
 fn copy_overlapped(input: &mut dyn Read, out: &mut Out, src: &str, dst: &str, mon: &mut Monitor) -> Result<()> {
-    let (full, filled) = sync_channel::<(Vec<u8>, usize)>(1);
+    const BUFFERS: usize = 3;
+    let (full, filled) = std::sync::mpsc::channel::<(Vec<u8>, usize)>();
     let (back, empty) = std::sync::mpsc::channel::<Vec<u8>>();
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
+        let stop = &stop;
         let writer = std::thread::Builder::new()
             .name("pravah-write".into())
             .spawn_scoped(scope, move || -> std::io::Result<()> {
                 for (buf, n) in filled {
+                    if stop.load(Ordering::Relaxed) {
+                        break; // the reader stopped (a cancel or a limit): its error is the one to tell
+                    }
                     out.write_all(&buf[..n])?;
                     let _ = back.send(buf); // the reader may have stopped
                 }
-                Ok(())
+                Ok(()) // `back` drops here: the reader's wait below ends
             })
             .map_err(|e| Error::storage(dst, e))?;
+        // The reader waits for the writer only in `recv_timeout`, ticking the monitor between
+        // waits, so a cancel or a time limit is seen while the writer is still busy (a slow
+        // encoder's last buffers) and not only between reads.
+        let mut made = 0;
+        let wait = |mon: &mut Monitor| -> Result<Option<Vec<u8>>> {
+            loop {
+                match empty.recv_timeout(TICK) {
+                    Ok(buf) => return Ok(Some(buf)),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => mon.tick()?,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(None), // the writer ended
+                }
+            }
+        };
         let read = (|| -> Result<()> {
             loop {
-                let mut buf = empty.try_recv().unwrap_or_else(|_| vec![0u8; OUT_BUF]);
+                let mut buf = if made < BUFFERS {
+                    made += 1;
+                    vec![0u8; OUT_BUF]
+                } else {
+                    match wait(mon)? {
+                        Some(buf) => buf,
+                        None => return Ok(()), // the writer failed: its error is the one to tell
+                    }
+                };
                 let n = input.read(&mut buf).map_err(|e| classify_io(src, e))?;
                 if n == 0 || full.send((buf, n)).is_err() {
-                    return Ok(()); // the end, or the writer failed: its error is the one to tell
+                    return Ok(());
                 }
                 mon.tick()?;
             }
         })();
         drop(full);
+        let read = read.and_then(|()| {
+            while wait(mon)?.is_some() {} // every buffer back: the writer has written them all
+            Ok(())
+        });
+        if read.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
         let wrote = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("the output's writer thread panicked")));
         wrote.map_err(|e| Error::storage(dst, e))?;
         read

@@ -117,7 +117,7 @@ def test_the_pipelines_own_limits_apply(store: LocalStore) -> None:
 
 
 def test_timeouts_the_pipelines_and_the_dry_runs(store: LocalStore) -> None:
-    (store.root / "in" / "team" / "noise.txt").write_bytes(base64.b64encode(os.urandom(3_000_000)))
+    (store.root / "in" / "team" / "noise.txt").write_bytes(base64.b64encode(os.urandom(8_000_000)))
     slow = [{"zstd": {"level": 19}}]
     r = run(store, slow, key="team/noise.txt", extra={"limits": {"timeout_seconds": 0.3}})
     assert not r.succeeded and r.error.type == "LimitError" and "limits.timeout_seconds (0.3 s)" in r.error.message

@@ -215,7 +215,7 @@ def test_a_cancel_while_the_last_buffers_are_still_being_written_is_seen(tmp_pat
     cancels only on its second call after the whole input was read, which the old code never
     made."""
     src = tmp_path / "noise.txt"
-    src.write_bytes(base64.b64encode(os.urandom(3_000_000)))  # about 1 s of zstd -19 on CI
+    src.write_bytes(base64.b64encode(os.urandom(3 << 20)))  # 4 MiB: the last three 1 MiB buffers, about 0.8 s of zstd -19 on CI, are left to write
     after_read = []
 
     def progress(p):

@@ -24,7 +24,7 @@ from pravah.worker import Worker
 CASES = {
     "too-big": ("[read_csv, write_parquet]", "{max_input_bytes: 1KB}", b"a\n" + b"1\n" * 2000,
                 "input is 4,002 bytes, over limits.max_input_bytes (1,000)", "max_input_bytes"),
-    "too-slow": ("[{zstd: {level: 19}}]", "{timeout_seconds: 0.3}", base64.b64encode(os.urandom(3_000_000)),
+    "too-slow": ("[{zstd: {level: 19}}]", "{timeout_seconds: 0.3}", base64.b64encode(os.urandom(8_000_000)),
                  "cancelled after limits.timeout_seconds (0.3 s)", "timeout_seconds"),
     "too-many-groups": ("[read_csv, {aggregate: {by: [k], aggs: [{fn: count}]}}, write_csv]", '{memory_bytes: "64KiB"}',
                         b"k\n" + b"".join(b"key-%d\n" % i for i in range(5000)), "over the memory budget of 64.0 KiB", "engine"),

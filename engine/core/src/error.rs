@@ -77,8 +77,12 @@ impl Error {
         Error::Plan { step, message: message.into() }
     }
 
+    /// The object writer names its output in its own io errors (they can surface through an
+    /// encoder or the Parquet writer, which know no URI); said once here, not twice.
     pub fn storage(uri: &str, err: impl fmt::Display) -> Self {
-        Error::Storage { uri: uri.to_string(), message: err.to_string() }
+        let message = err.to_string();
+        let message = message.strip_prefix(uri).and_then(|m| m.strip_prefix(": ")).map_or(message.clone(), str::to_string);
+        Error::Storage { uri: uri.to_string(), message }
     }
 
     pub fn bad_option(option: &str, value: impl Into<String>, message: impl fmt::Display) -> Self {
@@ -114,6 +118,15 @@ fn number_after(text: &str, marker: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_storage_error_names_its_uri_once() {
+        let uri = "s3://out/a.parquet";
+        let said = Error::storage(uri, format!("{uri}: disk full")).to_string();
+        assert_eq!(said, "storage: s3://out/a.parquet: disk full");
+        let other = Error::storage(uri, "s3://out/b.parquet: gone").to_string(); // another object's name stays
+        assert_eq!(other, "storage: s3://out/a.parquet: s3://out/b.parquet: gone");
+    }
 
     #[test]
     fn input_error_extracts_line_and_field() {

@@ -454,14 +454,18 @@ fn copy_overlapped(input: &mut dyn Read, out: &mut Out, src: &str, dst: &str, mo
                 Ok(()) // `back` drops here: the reader's wait below ends
             })
             .map_err(|e| Error::storage(dst, e))?;
-        // The reader waits for the writer only in `recv_timeout`, ticking the monitor between
-        // waits, so a cancel or a time limit is seen while the writer is still busy (a slow
-        // encoder's last buffers) and not only between reads.
+        // The reader waits for the writer only in `recv_timeout`, until the monitor's next tick
+        // is due, so a cancel or a time limit is seen every TICK while the writer is still busy
+        // (a slow encoder's last buffers), not only between reads.
         let mut made = 0;
         let wait = |mon: &mut Monitor| -> Result<Option<Vec<u8>>> {
             loop {
-                match empty.recv_timeout(TICK) {
-                    Ok(buf) => return Ok(Some(buf)),
+                let due = TICK.saturating_sub(mon.last.elapsed()).max(Duration::from_millis(1));
+                match empty.recv_timeout(due) {
+                    Ok(buf) => {
+                        mon.tick()?; // buffers coming back just under a TICK apart must not starve it
+                        return Ok(Some(buf));
+                    }
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => mon.tick()?,
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(None), // the writer ended
                 }

@@ -11,7 +11,7 @@ use crate::codec::classify_io;
 use crate::error::{Error, Result};
 use crate::plan::{Grep, WordFreq};
 
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 1 << 20;
 const MAX_LINE: usize = 256 << 20;
 
 pub enum Matcher {
@@ -145,44 +145,81 @@ pub struct LineStats {
 
 /// Stream `input` block by block, hand every kept line (with its newline) to `sink`.
 /// `tick` runs once per block so the caller can report progress and cancel.
+///
+/// A `pravah-read` thread reads (and decodes) the next blocks while this one searches: reading
+/// is the larger half of a grep (the kernel's copy out of the page cache was 60 % of B7's
+/// samples), so the two overlap. A line cut by a block's end is carried to the next one.
 pub fn filter_lines(
-    input: &mut dyn Read,
+    input: &mut (dyn Read + Send),
     uri: &str,
     filters: &[LineFilter],
     sink: &mut dyn LineSink,
     tick: &mut dyn FnMut(&LineStats) -> Result<()>,
 ) -> Result<LineStats> {
-    let mut stats = LineStats::default();
-    let mut buf = vec![0u8; BLOCK];
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            if buf.len() >= MAX_LINE {
+    const BUFFERS: usize = 3;
+    let (full, filled) = std::sync::mpsc::sync_channel::<Result<(Vec<u8>, usize)>>(BUFFERS);
+    let (back, empty) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("pravah-read".into())
+            .spawn_scoped(scope, move || {
+                for made in 0.. {
+                    let mut buf = if made < BUFFERS {
+                        vec![0u8; BLOCK]
+                    } else {
+                        match empty.recv() {
+                            Ok(buf) => buf,
+                            Err(_) => return, // the searcher stopped
+                        }
+                    };
+                    let read = input.read(&mut buf).map_err(|e| classify_io(uri, e));
+                    let end = !matches!(read, Ok(n) if n > 0);
+                    if full.send(read.map(|n| (buf, n))).is_err() || end {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::input(uri, format!("could not start the reader thread: {e}")))?;
+        let mut stats = LineStats::default();
+        let mut carry: Vec<u8> = Vec::new(); // the start of a line the last block cut
+        for read in filled {
+            let (buf, n) = read?;
+            let data = &buf[..n];
+            if n == 0 {
+                break;
+            }
+            stats.lines_in += count_lines(data);
+            let mut from = 0;
+            if !carry.is_empty() {
+                match memchr::memchr(b'\n', data) {
+                    Some(i) => {
+                        carry.extend_from_slice(&data[..=i]);
+                        stats.lines_out += filter_block(&carry, filters, sink)?;
+                        carry.clear();
+                        from = i + 1;
+                    }
+                    None => {
+                        carry.extend_from_slice(data); // the line goes on past this block too
+                        from = n;
+                    }
+                }
+            }
+            let to = memchr::memrchr(b'\n', &data[from..]).map_or(from, |i| from + i + 1);
+            stats.lines_out += filter_block(&data[from..to], filters, sink)?;
+            carry.extend_from_slice(&data[to..]);
+            if carry.len() > MAX_LINE {
                 return Err(Error::input(uri, format!("a line is longer than {} MiB", MAX_LINE >> 20)));
             }
-            buf.resize(buf.len() * 2, 0);
+            let _ = back.send(buf); // the reader may have ended
+            tick(&stats)?;
         }
-        let n = input.read(&mut buf[filled..]).map_err(|e| classify_io(uri, e))?;
-        let eof = n == 0;
-        filled += n;
-        let end = if eof {
-            filled
-        } else {
-            match memchr::memrchr(b'\n', &buf[..filled]) {
-                Some(i) => i + 1,
-                None => continue,
-            }
-        };
-        let block = &buf[..end];
-        stats.lines_in += count_lines(block) + u64::from(eof && !block.is_empty() && !block.ends_with(b"\n"));
-        stats.lines_out += filter_block(block, filters, sink)?;
-        buf.copy_within(end..filled, 0);
-        filled -= end;
-        tick(&stats)?;
-        if eof {
-            return Ok(stats);
+        if !carry.is_empty() {
+            stats.lines_in += 1; // the last line, with no newline
+            stats.lines_out += filter_block(&carry, filters, sink)?;
+            tick(&stats)?;
         }
-    }
+        Ok(stats)
+    })
 }
 
 /// Filter one block of whole lines; returns how many lines were kept.
@@ -270,6 +307,68 @@ mod tests {
         let (got, stats) = grep(&data, "ERROR", false, false, false);
         assert_eq!(stats.lines_out, (0..20_000).filter(|i| i % 97 == 0).count() as u64);
         assert_eq!(got.lines().count() as u64, stats.lines_out);
+    }
+
+    /// Hands out at most a drawn number of bytes a read, as a socket or a decoder may.
+    struct Dribble<'a>(&'a [u8], crate::draw::Draw);
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(1 + self.1.below(40));
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_cut_anywhere_by_the_reads_are_filtered_whole() {
+        // Reads end mid-line, on a newline, and inside lines longer than a read; the result
+        // must be that of filtering each line on its own.
+        let mut draw = crate::draw::Draw(0x2545_F491_4F6C_DD1D);
+        for round in 0..200 {
+            let mut data = Vec::new();
+            for _ in 0..draw.below(30) {
+                let words = ["ERROR", "ok", "err", "x", "", "ERRO", "RROR"];
+                for _ in 0..draw.below(12) {
+                    data.extend_from_slice(draw.pick(&words).as_bytes());
+                }
+                data.push(b'\n');
+            }
+            if round % 2 == 1 {
+                data.extend_from_slice(b"tail ERROR"); // a last line with no newline
+            }
+            for invert in [false, true] {
+                let g = Grep { pattern: "ERROR".into(), regex: false, ignore_case: false, invert };
+                let filters = vec![LineFilter { matcher: Matcher::new(0, &g).unwrap(), invert }];
+                let mut out = Vec::new();
+                let mut input = Dribble(&data, crate::draw::Draw(round + 1));
+                let stats = filter_lines(&mut input, "mem", &filters, &mut WriteLines(&mut out, "mem"), &mut |_| Ok(())).unwrap();
+                let lines: Vec<&[u8]> = data.split_inclusive(|b| *b == b'\n').collect();
+                let want: Vec<u8> = lines.iter().filter(|l| memmem::find(l, b"ERROR").is_some() != invert).flat_map(|l| l.iter().copied()).collect();
+                assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&want), "round {round} invert {invert}");
+                assert_eq!(stats.lines_in, lines.len() as u64, "round {round}");
+                assert_eq!(stats.lines_out, lines.iter().filter(|l| memmem::find(l, b"ERROR").is_some() != invert).count() as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_and_a_stop_end_the_filter() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk gone"))
+            }
+        }
+        let filters = Vec::new();
+        let mut out = Vec::new();
+        let err = filter_lines(&mut Broken, "file:///a.log", &filters, &mut WriteLines(&mut out, "mem"), &mut |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("disk gone"), "{err}");
+        // A stop asked by the caller (a cancel) ends it at once, the endless reader too.
+        let mut endless = std::io::repeat(b'a').take(u64::MAX);
+        let err = filter_lines(&mut endless, "mem", &filters, &mut WriteLines(&mut out, "mem"), &mut |_| Err(Error::Cancelled)).unwrap_err();
+        assert!(matches!(err, Error::Cancelled));
     }
 
     #[test]

@@ -15,3 +15,15 @@ impl Draw {
         from[self.below(from.len())]
     }
 }
+
+/// A reader that hands out at most `step` bytes a read, as a socket or a decoder may.
+pub struct Trickle<'a>(pub &'a [u8], pub usize);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(out.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}

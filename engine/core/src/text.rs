@@ -309,18 +309,6 @@ mod tests {
         assert_eq!(got.lines().count() as u64, stats.lines_out);
     }
 
-    /// Hands out at most a drawn number of bytes a read, as a socket or a decoder may.
-    struct Dribble<'a>(&'a [u8], crate::draw::Draw);
-
-    impl Read for Dribble<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.0.len().min(buf.len()).min(1 + self.1.below(40));
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
     #[test]
     fn lines_cut_anywhere_by_the_reads_are_filtered_whole() {
         // Reads end mid-line, on a newline, and inside lines longer than a read; the result
@@ -342,7 +330,7 @@ mod tests {
                 let g = Grep { pattern: "ERROR".into(), regex: false, ignore_case: false, invert };
                 let filters = vec![LineFilter { matcher: Matcher::new(0, &g).unwrap(), invert }];
                 let mut out = Vec::new();
-                let mut input = Dribble(&data, crate::draw::Draw(round + 1));
+                let mut input = crate::draw::Trickle(&data, 1 + (round as usize * 7) % 40);
                 let stats = filter_lines(&mut input, "mem", &filters, &mut WriteLines(&mut out, "mem"), &mut |_| Ok(())).unwrap();
                 let lines: Vec<&[u8]> = data.split_inclusive(|b| *b == b'\n').collect();
                 let want: Vec<u8> = lines.iter().filter(|l| memmem::find(l, b"ERROR").is_some() != invert).flat_map(|l| l.iter().copied()).collect();

@@ -442,18 +442,6 @@ mod tests {
         assert_eq!(items.len(), 4);
     }
 
-    /// A reader that hands out at most `step` bytes per read.
-    struct Trickle<'a>(&'a [u8], usize);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(self.1).min(out.len());
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
     /// Quote-aware chunking, whatever the read size and the chunk size: a quoted field with
     /// line breaks (`\n`, `\r\n`, `\r`), delimiters and doubled quotes in it is never split.
     /// Every record comes back whole, with its fields, its physical line and its offset.
@@ -483,7 +471,7 @@ mod tests {
                 text.push_str(breaks[next(3)]);
             }
             for (fill, step, max) in [(FILL, usize::MAX, 1000), (1, 1, 1), (5, 3, 2), (64, 7, 1000), (16, 16, 3)] {
-                let mut s = Scanner::new(Trickle(text.as_bytes(), step), syntax(), 0, 0, 0);
+                let mut s = Scanner::new(crate::draw::Trickle(text.as_bytes(), step), syntax(), 0, 0, 0);
                 s.fill_size = fill;
                 let mut got = Vec::new();
                 while let Some(c) = s.next_chunk(max).unwrap() {

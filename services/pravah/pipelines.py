@@ -275,6 +275,7 @@ def validate(data: Any, file: str = "<string>", lines: dict[tuple[Any, ...], int
     if not isinstance(data, dict):
         c.add((), "expected a mapping with 'pipelines' and/or 'bindings'")
         raise InvalidPipelines(c.problems)
+    data = _unicode(data, (), c)
     pipelines: list[tuple[int, Pipeline]] = []
     for i, raw in enumerate(data.get("pipelines") or []):
         if isinstance(raw, dict) and isinstance(raw.get("steps"), list):
@@ -287,6 +288,29 @@ def validate(data: Any, file: str = "<string>", lines: dict[tuple[Any, ...], int
     if c.problems:
         raise InvalidPipelines(sorted(c.problems, key=lambda p: (p.file, p.line)))
     return Document(pipelines=[p for _, p in pipelines], bindings=[b for _, b in bindings])
+
+
+def _unicode(value: Any, path: tuple[Any, ...], c: _Collector) -> Any:
+    """Every text of the document as real Unicode. YAML reads "\\ud800\\udc00" (a JSON-style
+    escape of one character) as two halves of a pair: they are joined. A half alone can be
+    no character: it is a problem at its field (the engine could not even be asked about it)."""
+    if isinstance(value, dict):
+        return {_unicode(k, path, c): _unicode(v, path + (k,), c) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unicode(v, path + (j,), c) for j, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    try:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        half = next(ch for ch in value if "\ud800" <= ch <= "\udfff")
+        c.add(path, f"not valid Unicode: half of a surrogate pair alone (\\u{ord(half):04x}); write the character itself")
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
 
 
 def _model(cls: type[BaseModel], raw: Any, path: tuple[Any, ...], c: _Collector) -> Any:

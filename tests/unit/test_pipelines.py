@@ -67,7 +67,16 @@ CASES = [
     # a YAML `yes` was a limit of one byte (ByteSize takes what int() takes), failing every job
     ("steps: [grep: {pattern: x}]\noutput: o/x\nlimits: {max_input_bytes: yes}", 5, "pipelines[0].limits.max_input_bytes", "whole number of bytes"),
     ("steps: [grep: {pattern: x}]\noutput: o/x\nlimits: {memory_bytes: 2.0}", 5, "pipelines[0].limits.memory_bytes", "whole number of bytes"),
+    # YAML reads a \\ud800 escape as half a character; the engine could not take it (a TypeError)
+    ('steps: [grep: {pattern: "a\\ud800"}]\noutput: o/x', 3, "pipelines[0].steps[0].grep.pattern", "half of a surrogate pair alone (\\ud800)"),
 ]
+
+
+def test_an_escaped_pair_is_one_character(tmp_path):
+    """JSON writes a character past U+FFFF as a pair of escapes; YAML reads each half alone."""
+    f = tmp_path / "p.yaml"
+    f.write_text('pipelines:\n  - {name: p, steps: [{grep: {pattern: "\\ud83d\\ude00"}}], output: "o/{stem}"}\n')
+    assert pipelines.load(f).pipelines[0].steps == [{"op": "grep", "pattern": "\U0001F600"}]
 
 
 @pytest.mark.parametrize("body,line,path,fragment", CASES)

@@ -489,14 +489,18 @@ fn copy_overlapped(input: &mut dyn Read, out: &mut Out, src: &str, dst: &str, mo
                 mon.tick()?;
             }
         })();
+        let stop_writer = |read: &Result<()>| {
+            if read.is_err() {
+                stop.store(true, Ordering::Relaxed); // before it takes another queued buffer
+            }
+        };
+        stop_writer(&read);
         drop(full);
         let read = read.and_then(|()| {
             while wait(mon)?.is_some() {} // every buffer back: the writer has written them all
             Ok(())
         });
-        if read.is_err() {
-            stop.store(true, Ordering::Relaxed);
-        }
+        stop_writer(&read);
         let wrote = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("the output's writer thread panicked")));
         wrote.map_err(|e| Error::storage(dst, e))?;
         read

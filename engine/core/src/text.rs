@@ -179,7 +179,7 @@ pub fn filter_lines(
                     }
                 }
             })
-            .map_err(|e| Error::input(uri, format!("could not start the reader thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("could not start the reader thread: {e}")))?;
         let mut stats = LineStats::default();
         let mut carry: Vec<u8> = Vec::new(); // the start of a line the last block cut
         for read in filled {

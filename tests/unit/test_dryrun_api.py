@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+import json
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,17 @@ def test_bad_requests_name_the_field(tmp_path: Path) -> None:
             assert (await c.post("/v1/dry-runs", json=body)).status_code == 401
             sized["limits"] = {"max_input_bytes": "64KB"}
             assert (await c.post("/v1/dry-runs", json={**body, "key": "other/orders.csv"}, headers=h["ana"])).status_code == 404
+            # Half a surrogate pair alone (JSON's "\\ud800") is no text the engine can take: 422 at its
+            # field, not a 500; still 401 without credentials and 404 outside the caller's prefix.
+            half = {"name": "draft", "steps": [{"grep": {"pattern": "a\ud800"}}], "output": "out/x.txt"}
+            raw = json.dumps({"bucket": "in", "key": "team/orders.csv", "spec": half})  # ASCII: "\\ud800" escaped
+            sent = {"content-type": "application/json"}
+            r = await c.post("/v1/dry-runs", content=raw, headers={**h["ana"], **sent})
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "spec", "steps", 0, "grep", "pattern"], r.text
+            assert "half of a surrogate pair" in r.text
+            assert (await c.post("/v1/dry-runs", content=raw, headers=sent)).status_code == 401
+            elsewhere = raw.replace("team/orders.csv", "other/orders.csv")
+            assert (await c.post("/v1/dry-runs", content=elsewhere, headers={**h["ana"], **sent})).status_code == 404
             r = await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "spec": bad, "pipeline": "shipped"}, headers=h["ana"])
             assert r.status_code == 422 and "one of the two" in r.text
             r = await c.post("/v1/dry-runs", json={"bucket": "in", "key": "team/orders.csv", "pipeline": "shipped", "rows": 201}, headers=h["ana"])

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::storage::{runtime, Location, ObjectReader};
 use crate::types::{parse_type, TYPE_NAMES};
 
-pub const BATCH_ROWS: usize = 64 * 1024;
+pub const BATCH_ROWS: usize = 32 * 1024;
 const SAMPLE_BYTES: usize = 4 << 20;
 
 pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;

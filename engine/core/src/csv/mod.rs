@@ -266,6 +266,7 @@ pub fn read(
 
     let body: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(input));
     let mut scanner = Scanner::new(body, syntax, opts.skip_rows, opts.skip_footer, base);
+    let spares = scanner.spares();
     // The scan finds records in order on a thread of its own; the chunks are cut into fields
     // and converted on every core, and come back in order.
     let mut skip_header = header;
@@ -291,7 +292,13 @@ pub fn read(
         Some(Ok(chunk))
     };
     let shape = Arc::new(shape);
-    let convert = move |chunk: std::io::Result<Chunk>| chunk.map(|c| table::convert(&shape, &c));
+    let convert = move |chunk: std::io::Result<Chunk>| {
+        chunk.map(|c| {
+            let converted = table::convert(&shape, &c);
+            spares.give(c);
+            converted
+        })
+    };
     let mut converted = crate::pool::ordered("pravah-csv", crate::pool::threads(), produce, convert)
         .map_err(|e| Error::Internal(format!("cannot start the CSV reader threads: {e}")))?;
     let uri = uri.to_string();

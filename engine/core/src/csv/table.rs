@@ -66,8 +66,9 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
     // otherwise each record's fields are checked on their own.
     let text = std::str::from_utf8(&chunk.raw).ok();
     let mut good: Vec<&Item> = Vec::with_capacity(chunk.items.len());
-    // Per good row: the first column whose value its type cannot take.
-    let mut violation: Vec<Option<(usize, String)>> = Vec::with_capacity(chunk.items.len());
+    // Per good row: the first column whose value its type cannot take. Empty while no row has
+    // one (the usual case: no memory per row for it).
+    let mut violation: Vec<Option<(usize, String)>> = Vec::new();
     let mut builders: Vec<Box<dyn Builder>> = shape
         .schema
         .fields()
@@ -112,12 +113,21 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
                 first_bad.get_or_insert((c, value));
             }
         }
-        violation.push(first_bad);
+        if first_bad.is_some() {
+            violation.resize(good.len(), None);
+            violation.push(first_bad);
+        }
         good.push(item);
+    }
+    if !violation.is_empty() {
+        violation.resize(good.len(), None);
     }
     let mut columns = Vec::with_capacity(width);
     for (c, b) in builders.into_iter().enumerate() {
         let (column, refused) = b.finish()?;
+        if !refused.is_empty() && violation.is_empty() {
+            violation.resize(good.len(), None);
+        }
         for (r, value) in refused {
             match &violation[r] {
                 Some((first, _)) if *first < c => {}

@@ -295,7 +295,7 @@ pub fn read(
     let convert = move |chunk: std::io::Result<Chunk>| {
         chunk.map(|c| {
             let converted = table::convert(&shape, &c);
-            spares.give(c);
+            spares.give(c.into_spare());
             converted
         })
     };

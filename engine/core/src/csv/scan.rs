@@ -12,9 +12,10 @@
 
 use std::io::{self, Read};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
 
 use memchr::{memchr2, memchr3};
+
+use crate::pool::Spares;
 
 /// A quoted field may span lines, but not more than this: past it, the quote is taken as stray.
 pub const MAX_QUOTED: usize = 16 << 20;
@@ -66,6 +67,14 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk's buffers, emptied, for the scanner to fill again (`Scanner::spares`).
+    pub fn into_spare(self) -> (Vec<u8>, Vec<Item>) {
+        let Chunk { mut raw, mut items, .. } = self;
+        raw.clear();
+        items.clear();
+        (raw, items)
+    }
+
     /// The unescaped bytes of each of `item`'s fields.
     pub fn fields(&self, item: &Item) -> Vec<Vec<u8>> {
         let mut cut = super::fields::Fields::default();
@@ -109,42 +118,12 @@ impl Stops {
     }
 }
 
-/// The buffers of chunks already converted, handed back for the next ones. A chunk's bytes and
-/// items are then reused, not allocated afresh: fresh memory is faulted in page by page, and that
-/// was a fifth of a CSV → Parquet run's time when every chunk took new buffers.
-#[derive(Clone, Default)]
-pub struct Spares(Arc<Mutex<(Vec<Vec<u8>>, Vec<Vec<Item>>)>>);
-
-impl Spares {
-    /// Kept at most, of each kind: as many as can be in flight, so memory stays what it was.
-    const KEEP: usize = 8;
-
-    pub fn give(&self, chunk: Chunk) {
-        let Chunk { mut raw, mut items, .. } = chunk;
-        raw.clear();
-        items.clear();
-        let mut spares = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if spares.0.len() < Self::KEEP {
-            spares.0.push(raw);
-        }
-        if spares.1.len() < Self::KEEP {
-            spares.1.push(items);
-        }
-    }
-
-    fn bytes(&self) -> Option<Vec<u8>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).0.pop()
-    }
-
-    fn items(&self) -> Option<Vec<Item>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).1.pop()
-    }
-}
-
 pub struct Scanner<R> {
     input: R,
     buf: Vec<u8>,
-    spares: Spares,
+    spares: Spares<(Vec<u8>, Vec<Item>)>,
+    /// A spare's bytes, taken with its items, until the buffer is next cut.
+    spare_bytes: Option<Vec<u8>>,
     /// Items in the last chunk: room made for as many in the next.
     last_items: usize,
     /// Offset of `buf[0]` in the input, and its physical line.
@@ -169,6 +148,7 @@ impl<R: Read> Scanner<R> {
             input,
             buf: Vec::new(),
             spares: Spares::default(),
+            spare_bytes: None,
             last_items: 0,
             base,
             line: 1,
@@ -182,8 +162,9 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    /// Where converted chunks go back (`Spares::give`) for this scanner to reuse.
-    pub fn spares(&self) -> Spares {
+    /// Where converted chunks go back (`Chunk::into_spare`) for this scanner to reuse: their
+    /// memory is then not faulted in again.
+    pub fn spares(&self) -> Spares<(Vec<u8>, Vec<Item>)> {
         self.spares.clone()
     }
 
@@ -218,7 +199,13 @@ impl<R: Read> Scanner<R> {
         let mut want = self.fill_size;
         loop {
             self.fill(want)?;
-            let mut items = self.spares.items().unwrap_or_else(|| Vec::with_capacity(self.last_items.min(max_items)));
+            let mut items = match self.spares.take() {
+                Some((bytes, items)) => {
+                    self.spare_bytes.get_or_insert(bytes);
+                    items
+                }
+                None => Vec::with_capacity(self.last_items.min(max_items)),
+            };
             let mut pos = 0;
             let mut line = self.line;
             let mut skip = self.skip_lines;
@@ -268,7 +255,7 @@ impl<R: Read> Scanner<R> {
                 want = want.max(self.buf.len()) * 2; // one record longer than the buffer
                 continue;
             }
-            let mut rest = self.spares.bytes().unwrap_or_else(|| Vec::with_capacity(self.fill_size.max(self.buf.len() - pos)));
+            let mut rest = self.spare_bytes.take().unwrap_or_else(|| Vec::with_capacity(self.fill_size.max(self.buf.len() - pos)));
             rest.extend_from_slice(&self.buf[pos..]);
             let mut raw = std::mem::replace(&mut self.buf, rest);
             raw.truncate(pos);
@@ -617,7 +604,7 @@ mod tests {
                 let fields = c.fields(it).iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
                 got.push((it.line, raw, Ok(fields)));
             }
-            spares.give(c);
+            spares.give(c.into_spare());
         }
         assert_eq!(got, kept);
         assert!(reused * 2 > buffers.len(), "{reused} of {} chunks in a reused buffer", buffers.len());

@@ -18,16 +18,9 @@ use crate::read::{apply_overrides, sample, Batches, BATCH_ROWS};
 use crate::rejects::{Rejected, Rejects};
 
 mod flat;
+mod lines;
 
-/// Bytes of lines gathered into one batch at most.
-const CHUNK_BYTES: usize = 4 << 20;
-
-/// One line of a chunk: where it is in the file and its bytes in the chunk's buffer.
-struct Line {
-    number: u64,
-    offset: u64,
-    text: std::ops::Range<usize>,
-}
+use lines::{Gather, Line};
 
 /// Is `text` one JSON object (the cheap check that catches broken lines before arrow)?
 fn object(text: &[u8]) -> std::result::Result<(), String> {
@@ -138,48 +131,27 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
         return Err(Error::input(uri, "no JSON objects found to infer a schema from"));
     }
     let schema = Arc::new(apply_overrides(inferred, &opts.schema)?);
-    let mut body = std::io::BufReader::with_capacity(1 << 20, Cursor::new(head).chain(input));
-    let (mut number, mut offset) = (0u64, 0u64);
+    let mut gather = Gather::new(Cursor::new(head).chain(input));
+    let spares = gather.spares();
     let mut done = false;
     // Lines are gathered in order on a thread of their own; chunks are checked and decoded on
     // every core and come back in order.
-    let produce = move || -> Option<std::io::Result<(Vec<u8>, Vec<Line>)>> {
+    let produce = move || -> Option<std::io::Result<lines::Chunk>> {
         if done {
             return None;
         }
-        let mut buf = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
-        let mut lines = Vec::new();
-        while lines.len() < BATCH_ROWS && buf.len() < CHUNK_BYTES {
-            let start = buf.len();
-            match body.read_until(b'\n', &mut buf) {
-                Ok(0) => {
-                    done = true;
-                    break;
-                }
-                Ok(n) => {
-                    number += 1;
-                    let at = offset;
-                    offset += n as u64;
-                    let mut end = buf.len();
-                    while end > start && matches!(buf[end - 1], b'\n' | b'\r') {
-                        end -= 1;
-                    }
-                    if buf[start..end].iter().all(u8::is_ascii_whitespace) {
-                        buf.truncate(start);
-                        continue;
-                    }
-                    lines.push(Line { number, offset: at, text: start..end });
-                }
-                Err(e) => {
-                    done = true;
-                    return Some(Err(e));
-                }
-            }
-        }
-        (!lines.is_empty()).then_some(Ok((buf, lines)))
+        let next = gather.next_chunk(BATCH_ROWS).transpose();
+        done = !matches!(next, Some(Ok(_)));
+        next
     };
     let shape = Shape::new(schema.clone(), used);
-    let work = move |chunk: std::io::Result<(Vec<u8>, Vec<Line>)>| chunk.map(|(buf, lines)| shape.part(&buf, &lines));
+    let work = move |chunk: std::io::Result<lines::Chunk>| {
+        chunk.map(|chunk| {
+            let part = shape.part(&chunk.0, &chunk.1);
+            spares.give(lines::spare(chunk));
+            part
+        })
+    };
     let mut parts = crate::pool::ordered("pravah-jsonl", crate::pool::threads(), produce, work)
         .map_err(|e| Error::Internal(format!("cannot start the JSON lines reader threads: {e}")))?;
     let uri = uri.to_string();

@@ -17,6 +17,7 @@ RUN apt-get update \
 RUN python3 -m venv /opt/maturin && /opt/maturin/bin/pip install --no-cache-dir maturin==1.16.0
 WORKDIR /src
 COPY Cargo.toml Cargo.lock pyproject.toml README.md ./
+COPY .cargo .cargo
 COPY engine/core engine/core
 COPY engine/python engine/python
 COPY services services

@@ -295,7 +295,9 @@ pub fn read(
     let convert = move |chunk: std::io::Result<Chunk>| {
         chunk.map(|c| {
             let converted = table::convert(&shape, &c);
-            spares.give(c.into_spare());
+            if let Some(spare) = c.into_spare() {
+                spares.give(spare);
+            }
             converted
         })
     };

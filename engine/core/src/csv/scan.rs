@@ -67,12 +67,16 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// The chunk's buffers, emptied, for the scanner to fill again (`Scanner::spares`).
-    pub fn into_spare(self) -> (Vec<u8>, Vec<Item>) {
+    /// The chunk's buffers, emptied, for the scanner to fill again (`Scanner::spares`); None
+    /// when a record longer than a fill made them big, so such a file's memory is not held on to.
+    pub fn into_spare(self) -> Option<(Vec<u8>, Vec<Item>)> {
         let Chunk { mut raw, mut items, .. } = self;
+        if raw.capacity() > 4 * FILL {
+            return None;
+        }
         raw.clear();
         items.clear();
-        (raw, items)
+        Some((raw, items))
     }
 
     /// The unescaped bytes of each of `item`'s fields.
@@ -587,7 +591,7 @@ mod tests {
         assert_eq!(c.items[1].offset, 3 + 11);
     }
 
-    /// A chunk given back is the buffer of a later one, and what it held never leaks into it:
+    /// A chunk given back is taken for the next one, and what it held never leaks into it:
     /// records, lines and offsets are the same as a scan that kept every chunk.
     #[test]
     fn chunks_given_back_are_reused_whole() {
@@ -597,6 +601,7 @@ mod tests {
         let spares = s.spares();
         let (mut got, mut buffers, mut reused) = (Vec::new(), Vec::new(), 0);
         while let Some(c) = s.next_chunk(300).unwrap() {
+            assert!(spares.take().is_none(), "the chunk given back before this one was not taken");
             reused += usize::from(buffers.contains(&c.raw.as_ptr()));
             buffers.push(c.raw.as_ptr());
             for it in &c.items {
@@ -604,7 +609,7 @@ mod tests {
                 let fields = c.fields(it).iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
                 got.push((it.line, raw, Ok(fields)));
             }
-            spares.give(c.into_spare());
+            spares.give(c.into_spare().expect("a small chunk's buffers are kept"));
         }
         assert_eq!(got, kept);
         assert!(reused * 2 > buffers.len(), "{reused} of {} chunks in a reused buffer", buffers.len());

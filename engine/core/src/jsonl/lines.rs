@@ -109,11 +109,15 @@ impl<R: Read> Gather<R> {
     }
 }
 
-/// A chunk's buffers emptied, to go back to its `Gather`.
-pub fn spare((mut buf, mut lines): Chunk) -> Chunk {
+/// A chunk's buffers emptied, to go back to its `Gather`; None when a line longer than a chunk
+/// made them big, so such a file's memory is not held on to.
+pub fn spare((mut buf, mut lines): Chunk) -> Option<Chunk> {
+    if buf.capacity() > 4 * (CHUNK_BYTES + READ) {
+        return None;
+    }
     buf.clear();
     lines.clear();
-    (buf, lines)
+    Some((buf, lines))
 }
 
 #[cfg(test)]
@@ -172,9 +176,10 @@ mod tests {
             let spares = g.spares();
             let mut got = Vec::new();
             while let Some((buf, lines)) = g.next_chunk(max).unwrap() {
+                assert!(spares.take().is_none(), "case {case}: the chunk given back before this one was not taken");
                 assert!(lines.len() <= max, "case {case}: {} lines in a chunk of at most {max}", lines.len());
                 got.extend(lines.iter().map(|l| (l.number, l.offset, buf[l.text.clone()].to_vec())));
-                spares.give(spare((buf, lines)));
+                spares.give(spare((buf, lines)).expect("a small chunk's buffers are kept"));
             }
             assert_eq!(got, want, "case {case}, reads of {step}, {max} lines a chunk");
         }

@@ -148,7 +148,9 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
     let work = move |chunk: std::io::Result<lines::Chunk>| {
         chunk.map(|chunk| {
             let part = shape.part(&chunk.0, &chunk.1);
-            spares.give(lines::spare(chunk));
+            if let Some(spare) = lines::spare(chunk) {
+                spares.give(spare);
+            }
             part
         })
     };

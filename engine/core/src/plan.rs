@@ -266,7 +266,7 @@ pub struct AggSpec {
 }
 
 /// Level 1, as Arrow C++ (pyarrow) writes by default: on the sales CSV → Parquet run it costs
-/// about 5 % in size against level 3 and saves 12–15 % of the time (`level: 3` or more when the
+/// about 5 % in size against level 3 and saves 10–15 % of the time (`level: 3` or more when the
 /// bytes matter more than the seconds).
 fn zstd_level() -> i32 {
     1

@@ -300,7 +300,7 @@ def main() -> None:
         for tool, (wall, rss, out_mb, wrong) in results.items():
             ratio = "✗ output" if wrong else f"{best / wall:.2f}×" if best and tool.startswith("pravah") else ""
             lines.append(f"| {task} {title} | {tool} | {mb:.0f} | {wall:.2f} | {basis / wall:.0f} | {rows / wall:,.0f} | {rss:.0f} | {out_mb:.1f} | {ratio} |")
-    if any(TASKS[t][1] == "sales.csv" and t not in B8 and t not in ("b4", "b5") for t in tasks) or "b2" in tasks:
+    if PARQUET & set(tasks):
         notes.append(
             "Parquet pages: each tool's default zstd level. Pravah's is 1, as pyarrow's; duckdb, polars and "
             "datafusion write level 3. The b1 row pravah-zstd3 is Pravah told `level: 3`, in the same rounds."

@@ -131,36 +131,47 @@ impl<O> Drop for Ordered<O> {
     }
 }
 
-/// Buffers the workers hand back for the producer to fill again. Memory reused is memory not
-/// faulted in afresh: when every CSV chunk took new buffers, the first touch of their pages was a
-/// fifth of a CSV → Parquet run. At most `KEEP` are kept, about what can be in flight.
-pub struct Spares<T>(Arc<Mutex<Vec<T>>>);
+/// A chunk's buffers, as the readers make them: its bytes and one entry per record in them.
+pub type Buffers<R> = (Vec<u8>, Vec<R>);
 
-impl<T> Clone for Spares<T> {
+/// Chunk buffers the workers hand back for the producer to fill again. Memory reused is memory
+/// not faulted in afresh: when every CSV chunk took new buffers, the first touch of their pages
+/// was a fifth of a CSV → Parquet run. At most `KEEP` are kept, about what can be in flight, and
+/// none whose bytes grew past `max_bytes` (a record longer than a chunk), so one long record does
+/// not keep its memory held for the rest of the read.
+pub struct Spares<R> {
+    kept: Arc<Mutex<Vec<Buffers<R>>>>,
+    max_bytes: usize,
+}
+
+impl<R> Clone for Spares<R> {
     fn clone(&self) -> Self {
-        Spares(self.0.clone())
+        Spares { kept: self.kept.clone(), max_bytes: self.max_bytes }
     }
 }
 
-impl<T> Default for Spares<T> {
-    fn default() -> Self {
-        Spares(Arc::new(Mutex::new(Vec::new())))
-    }
-}
-
-impl<T> Spares<T> {
+impl<R> Spares<R> {
     const KEEP: usize = 8;
 
-    /// Back for reuse (the caller has emptied it); dropped when enough are kept.
-    pub fn give(&self, spare: T) {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn new(max_bytes: usize) -> Self {
+        Spares { kept: Arc::new(Mutex::new(Vec::new())), max_bytes }
+    }
+
+    /// Back for reuse, emptied here; dropped when too big or when enough are kept.
+    pub fn give(&self, (mut bytes, mut records): Buffers<R>) {
+        if bytes.capacity() > self.max_bytes {
+            return;
+        }
+        bytes.clear();
+        records.clear();
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() < Self::KEEP {
-            kept.push(spare);
+            kept.push((bytes, records));
         }
     }
 
-    pub fn take(&self) -> Option<T> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    pub fn take(&self) -> Option<Buffers<R>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
 }
 
@@ -231,5 +242,19 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert_eq!(made.load(Ordering::SeqCst), after, "the producer went on after the drop");
         assert!(after <= 2 * 2 + 2, "made {after} inputs for one taken");
+    }
+
+    /// Buffers come back empty, at most `KEEP` of them, and never one grown past the limit.
+    #[test]
+    fn spares_come_back_empty_and_bounded() {
+        let spares: Spares<u32> = Spares::new(1024);
+        spares.give((vec![0; 2000], vec![1, 2]));
+        assert!(spares.take().is_none(), "a buffer past the limit is let go");
+        for _ in 0..20 {
+            spares.give((vec![9; 100], vec![3]));
+        }
+        let back: Vec<_> = std::iter::from_fn(|| spares.take()).collect();
+        assert_eq!(back.len(), Spares::<u32>::KEEP);
+        assert!(back.iter().all(|(b, r)| b.is_empty() && r.is_empty() && b.capacity() >= 100));
     }
 }

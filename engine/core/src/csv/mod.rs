@@ -295,9 +295,7 @@ pub fn read(
     let convert = move |chunk: std::io::Result<Chunk>| {
         chunk.map(|c| {
             let converted = table::convert(&shape, &c);
-            if let Some(spare) = c.into_spare() {
-                spares.give(spare);
-            }
+            spares.give((c.raw, c.items));
             converted
         })
     };

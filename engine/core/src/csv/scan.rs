@@ -67,18 +67,6 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// The chunk's buffers, emptied, for the scanner to fill again (`Scanner::spares`); None
-    /// when a record longer than a fill made them big, so such a file's memory is not held on to.
-    pub fn into_spare(self) -> Option<(Vec<u8>, Vec<Item>)> {
-        let Chunk { mut raw, mut items, .. } = self;
-        if raw.capacity() > 4 * FILL {
-            return None;
-        }
-        raw.clear();
-        items.clear();
-        Some((raw, items))
-    }
-
     /// The unescaped bytes of each of `item`'s fields.
     pub fn fields(&self, item: &Item) -> Vec<Vec<u8>> {
         let mut cut = super::fields::Fields::default();
@@ -125,9 +113,7 @@ impl Stops {
 pub struct Scanner<R> {
     input: R,
     buf: Vec<u8>,
-    spares: Spares<(Vec<u8>, Vec<Item>)>,
-    /// A spare's bytes, taken with its items, until the buffer is next cut.
-    spare_bytes: Option<Vec<u8>>,
+    spares: Spares<Item>,
     /// Items in the last chunk: room made for as many in the next.
     last_items: usize,
     /// Offset of `buf[0]` in the input, and its physical line.
@@ -151,8 +137,7 @@ impl<R: Read> Scanner<R> {
         Scanner {
             input,
             buf: Vec::new(),
-            spares: Spares::default(),
-            spare_bytes: None,
+            spares: Spares::new(4 * FILL),
             last_items: 0,
             base,
             line: 1,
@@ -166,9 +151,9 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    /// Where converted chunks go back (`Chunk::into_spare`) for this scanner to reuse: their
-    /// memory is then not faulted in again.
-    pub fn spares(&self) -> Spares<(Vec<u8>, Vec<Item>)> {
+    /// Where converted chunks' `(raw, items)` go back for this scanner to reuse: their memory is
+    /// then not faulted in again.
+    pub fn spares(&self) -> Spares<Item> {
         self.spares.clone()
     }
 
@@ -201,11 +186,13 @@ impl<R: Read> Scanner<R> {
     pub fn next_chunk(&mut self, max_items: usize) -> io::Result<Option<Chunk>> {
         let max_items = max_items.max(self.footer + 1);
         let mut want = self.fill_size;
+        // A spare's bytes, taken with its items, until the buffer is cut.
+        let mut spare_bytes = None;
         loop {
             self.fill(want)?;
             let mut items = match self.spares.take() {
                 Some((bytes, items)) => {
-                    self.spare_bytes.get_or_insert(bytes);
+                    spare_bytes.get_or_insert(bytes);
                     items
                 }
                 None => Vec::with_capacity(self.last_items.min(max_items)),
@@ -259,7 +246,7 @@ impl<R: Read> Scanner<R> {
                 want = want.max(self.buf.len()) * 2; // one record longer than the buffer
                 continue;
             }
-            let mut rest = self.spare_bytes.take().unwrap_or_else(|| Vec::with_capacity(self.fill_size.max(self.buf.len() - pos)));
+            let mut rest = spare_bytes.take().unwrap_or_else(|| Vec::with_capacity(self.fill_size.max(self.buf.len() - pos)));
             rest.extend_from_slice(&self.buf[pos..]);
             let mut raw = std::mem::replace(&mut self.buf, rest);
             raw.truncate(pos);
@@ -609,7 +596,7 @@ mod tests {
                 let fields = c.fields(it).iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
                 got.push((it.line, raw, Ok(fields)));
             }
-            spares.give(c.into_spare().expect("a small chunk's buffers are kept"));
+            spares.give((c.raw, c.items));
         }
         assert_eq!(got, kept);
         assert!(reused * 2 > buffers.len(), "{reused} of {} chunks in a reused buffer", buffers.len());

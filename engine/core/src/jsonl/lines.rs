@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use memchr::memchr;
 
-use crate::pool::Spares;
+use crate::pool::{Buffers, Spares};
 
 /// Bytes of lines gathered into one chunk at most (a longer line is a chunk of its own).
 const CHUNK_BYTES: usize = 2 << 20;
@@ -22,7 +22,7 @@ pub struct Line {
     pub text: Range<usize>,
 }
 
-pub type Chunk = (Vec<u8>, Vec<Line>);
+pub type Chunk = Buffers<Line>;
 
 pub struct Gather<R> {
     input: R,
@@ -32,16 +32,16 @@ pub struct Gather<R> {
     number: u64,
     offset: u64,
     eof: bool,
-    spares: Spares<Chunk>,
+    spares: Spares<Line>,
 }
 
 impl<R: Read> Gather<R> {
     pub fn new(input: R) -> Self {
-        Gather { input, carry: Vec::new(), number: 0, offset: 0, eof: false, spares: Spares::default() }
+        Gather { input, carry: Vec::new(), number: 0, offset: 0, eof: false, spares: Spares::new(4 * (CHUNK_BYTES + READ)) }
     }
 
     /// Where decoded chunks go back, emptied, to be filled again.
-    pub fn spares(&self) -> Spares<Chunk> {
+    pub fn spares(&self) -> Spares<Line> {
         self.spares.clone()
     }
 
@@ -109,17 +109,6 @@ impl<R: Read> Gather<R> {
     }
 }
 
-/// A chunk's buffers emptied, to go back to its `Gather`; None when a line longer than a chunk
-/// made them big, so such a file's memory is not held on to.
-pub fn spare((mut buf, mut lines): Chunk) -> Option<Chunk> {
-    if buf.capacity() > 4 * (CHUNK_BYTES + READ) {
-        return None;
-    }
-    buf.clear();
-    lines.clear();
-    Some((buf, lines))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +168,7 @@ mod tests {
                 assert!(spares.take().is_none(), "case {case}: the chunk given back before this one was not taken");
                 assert!(lines.len() <= max, "case {case}: {} lines in a chunk of at most {max}", lines.len());
                 got.extend(lines.iter().map(|l| (l.number, l.offset, buf[l.text.clone()].to_vec())));
-                spares.give(spare((buf, lines)).expect("a small chunk's buffers are kept"));
+                spares.give((buf, lines));
             }
             assert_eq!(got, want, "case {case}, reads of {step}, {max} lines a chunk");
         }

@@ -148,9 +148,7 @@ pub fn read(mut input: Box<dyn BufRead + Send>, opts: &JsonRead, uri: &str, reje
     let work = move |chunk: std::io::Result<lines::Chunk>| {
         chunk.map(|chunk| {
             let part = shape.part(&chunk.0, &chunk.1);
-            if let Some(spare) = lines::spare(chunk) {
-                spares.give(spare);
-            }
+            spares.give(chunk);
             part
         })
     };

@@ -56,19 +56,6 @@ impl Fields {
         }
     }
 
-    /// Field `i` as text; `text` is the chunk's bytes as a str when they are all UTF-8.
-    pub fn text<'a>(&'a self, raw: &'a [u8], text: Option<&'a str>, i: usize) -> Result<&'a str, std::str::Utf8Error> {
-        let sp = self.spans[i];
-        match text {
-            // Spans of the chunk start and end at ASCII bytes, on character boundaries.
-            Some(t) if !sp.own => match t.get(sp.start..sp.end) {
-                Some(field) => Ok(field),
-                None => std::str::from_utf8(self.bytes(raw, i)),
-            },
-            _ => std::str::from_utf8(self.bytes(raw, i)),
-        }
-    }
-
     fn push(&mut self, start: usize, end: usize, trim: bool, raw: &[u8]) {
         let (mut start, mut end) = (start, end.max(start));
         if trim {

@@ -62,9 +62,9 @@ fn reject(chunk: &Chunk, item: &Item, field: Option<usize>, reason: String) -> R
 pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejected>)> {
     let width = shape.schema.fields().len();
     let mut rejects = Vec::new();
-    // The chunk as one str when it is all UTF-8 (fields are then slices of it, unchecked);
-    // otherwise each record's fields are checked on their own.
-    let text = std::str::from_utf8(&chunk.raw).ok();
+    // The chunk checked as UTF-8 once when it is all UTF-8; otherwise each record's fields are
+    // checked on their own. Either way the builders then take fields as bytes.
+    let utf8 = std::str::from_utf8(&chunk.raw).is_ok();
     let mut good: Vec<&Item> = Vec::with_capacity(chunk.items.len());
     // Per good row: the first column whose value its type cannot take. Empty while no row has
     // one (the usual case: no memory per row for it).
@@ -95,8 +95,8 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
             rejects.push(reject(chunk, item, None, format!("expected {width} fields, found {n}")));
             continue;
         }
-        if text.is_none() {
-            if let Some((f, e)) = (0..n).find_map(|f| fields.text(raw, None, f).err().map(|e| (f, e))) {
+        if !utf8 {
+            if let Some((f, e)) = (0..n).find_map(|f| std::str::from_utf8(fields.bytes(raw, f)).err().map(|e| (f, e))) {
                 rejects.push(reject(chunk, item, Some(f), format!("field {} is not valid UTF-8 ({e}); set `encoding` if the file is not UTF-8", f + 1)));
                 continue;
             }
@@ -104,11 +104,7 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
         let present = n.min(width);
         let mut first_bad = None;
         for (c, b) in builders.iter_mut().enumerate() {
-            let field = if c < present && shape.keeps(c) {
-                Some(fields.text(raw, text, c).map_err(|e| Error::Internal(format!("utf-8 checked yet invalid: {e}")))?).filter(|f| !shape.is_null(f.as_bytes()))
-            } else {
-                None
-            };
+            let field = (c < present && shape.keeps(c)).then(|| fields.bytes(raw, c)).filter(|f| !shape.is_null(f));
             if let Err(value) = b.push(field) {
                 first_bad.get_or_insert((c, value));
             }
@@ -167,8 +163,8 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
 
 /// Builds one column, a field at a time (rows in order).
 trait Builder {
-    /// Row `r`'s field (None: null). Err: the text its type could not take.
-    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String>;
+    /// Row `r`'s field, UTF-8 already checked (None: null). Err: the text its type could not take.
+    fn push(&mut self, field: Option<&[u8]>) -> std::result::Result<(), String>;
     /// The column, and for a column cast as a whole, the rows (and texts) the cast refused.
     fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)>;
 }
@@ -194,10 +190,10 @@ impl Text {
 }
 
 impl Builder for Text {
-    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
+    fn push(&mut self, field: Option<&[u8]>) -> std::result::Result<(), String> {
         match field {
             Some(s) => {
-                self.values.extend_from_slice(s.as_bytes());
+                self.values.extend_from_slice(s);
                 self.nulls.append_non_null();
             }
             None => self.nulls.append_null(),
@@ -215,7 +211,7 @@ impl Builder for Text {
 struct Skip(DataType, usize);
 
 impl Builder for Skip {
-    fn push(&mut self, _: Option<&str>) -> std::result::Result<(), String> {
+    fn push(&mut self, _: Option<&[u8]>) -> std::result::Result<(), String> {
         self.1 += 1;
         Ok(())
     }
@@ -232,7 +228,7 @@ struct Cast {
 }
 
 impl Builder for Cast {
-    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
+    fn push(&mut self, field: Option<&[u8]>) -> std::result::Result<(), String> {
         self.text.push(field)
     }
 
@@ -249,7 +245,7 @@ impl Builder for Cast {
 }
 
 /// A column parsed field by field into `T` (a decimal comma made a point first for floats).
-struct Parsed<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> {
+struct Parsed<T: ArrowPrimitiveType, F: Fn(&[u8]) -> Option<T::Native>> {
     out: PrimitiveBuilder<T>,
     parse: F,
     decimal_comma: bool,
@@ -257,13 +253,17 @@ struct Parsed<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> {
     data_type: DataType,
 }
 
-impl<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> Builder for Parsed<T, F> {
-    fn push(&mut self, field: Option<&str>) -> std::result::Result<(), String> {
+impl<T: ArrowPrimitiveType, F: Fn(&[u8]) -> Option<T::Native>> Builder for Parsed<T, F> {
+    fn push(&mut self, field: Option<&[u8]>) -> std::result::Result<(), String> {
         let Some(s) = field else {
             self.out.append_null();
             return Ok(());
         };
-        let s: std::borrow::Cow<str> = if self.decimal_comma && s.contains(',') { s.replace(',', ".").into() } else { s.into() };
+        let s: std::borrow::Cow<[u8]> = if self.decimal_comma && s.contains(&b',') {
+            s.iter().map(|&b| if b == b',' { b'.' } else { b }).collect::<Vec<u8>>().into()
+        } else {
+            s.into()
+        };
         match (self.parse)(&s) {
             Some(v) => {
                 self.out.append_value(v);
@@ -271,7 +271,7 @@ impl<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> Builder for Parsed
             }
             None => {
                 self.out.append_null();
-                Err(s.into_owned())
+                Err(String::from_utf8_lossy(&s).into_owned())
             }
         }
     }
@@ -281,15 +281,54 @@ impl<T: ArrowPrimitiveType, F: Fn(&str) -> Option<T::Native>> Builder for Parsed
     }
 }
 
-fn parsed<T: ArrowPrimitiveType + 'static>(rows: usize, parse: impl Fn(&str) -> Option<T::Native> + 'static, decimal_comma: bool) -> Box<dyn Builder> {
+fn parsed<T: ArrowPrimitiveType + 'static>(rows: usize, parse: impl Fn(&[u8]) -> Option<T::Native> + 'static, decimal_comma: bool) -> Box<dyn Builder> {
     Box::new(Parsed { out: PrimitiveBuilder::<T>::with_capacity(rows), parse, decimal_comma, data_type: T::DATA_TYPE })
 }
 
-fn timestamp<T: ArrowTimestampType>(s: &str) -> Option<i64> {
-    if let Some(v) = plain_instant(s.as_bytes(), T::UNIT) {
+/// A field by arrow's parser for `T` (fields reach the builders as checked UTF-8).
+fn by_arrow<T: Parser>(b: &[u8]) -> Option<T::Native> {
+    std::str::from_utf8(b).ok().and_then(T::parse)
+}
+
+/// An integer column's field: `[-]digits` (at most 18, no sign for unsigned types) read
+/// directly, anything else by arrow's parser. Arrow reads such text as that whole number, or
+/// not at all when the type cannot hold it, and so does this.
+fn integer<T: Parser>(b: &[u8]) -> Option<T::Native>
+where
+    T::Native: TryFrom<i64>,
+{
+    let signed = T::Native::try_from(-1).is_ok();
+    match plain_integer(b) {
+        Some(v) if signed || b[0] != b'-' => T::Native::try_from(v).ok(),
+        _ => by_arrow::<T>(b),
+    }
+}
+
+/// `[-]digits`, 1 to 18 of them (so the value fits an i64 without a check per digit).
+fn plain_integer(b: &[u8]) -> Option<i64> {
+    let (negative, digits) = match b.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v = 0i64;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if negative { -v } else { v })
+}
+
+fn timestamp<T: ArrowTimestampType>(b: &[u8]) -> Option<i64> {
+    if let Some(v) = plain_instant(b, T::UNIT) {
         return v;
     }
-    T::from_naive_datetime(string_to_datetime(&Utc, s).ok()?.naive_utc(), None)
+    T::from_naive_datetime(string_to_datetime(&Utc, std::str::from_utf8(b).ok()?).ok()?.naive_utc(), None)
 }
 
 /// The common shape `YYYY-MM-DD[T ]HH:MM:SS[.fraction]` (no zone) read directly, as arrow's
@@ -376,18 +415,18 @@ fn builder(t: &DataType, rows: usize, shape: &Shape) -> Box<dyn Builder> {
     let dc = shape.decimal_comma;
     match t {
         DataType::Utf8 => Box::new(Text::new(rows)),
-        DataType::Int8 => parsed::<Int8Type>(rows, Int8Type::parse, false),
-        DataType::Int16 => parsed::<Int16Type>(rows, Int16Type::parse, false),
-        DataType::Int32 => parsed::<Int32Type>(rows, Int32Type::parse, false),
-        DataType::Int64 => parsed::<Int64Type>(rows, Int64Type::parse, false),
-        DataType::UInt8 => parsed::<UInt8Type>(rows, UInt8Type::parse, false),
-        DataType::UInt16 => parsed::<UInt16Type>(rows, UInt16Type::parse, false),
-        DataType::UInt32 => parsed::<UInt32Type>(rows, UInt32Type::parse, false),
-        DataType::UInt64 => parsed::<UInt64Type>(rows, UInt64Type::parse, false),
-        DataType::Float32 => parsed::<Float32Type>(rows, Float32Type::parse, dc),
-        DataType::Float64 => parsed::<Float64Type>(rows, |s| plain_decimal(s.as_bytes()).or_else(|| Float64Type::parse(s)), dc),
-        DataType::Date32 => parsed::<Date32Type>(rows, Date32Type::parse, false),
-        DataType::Date64 => parsed::<Date64Type>(rows, Date64Type::parse, false),
+        DataType::Int8 => parsed::<Int8Type>(rows, integer::<Int8Type>, false),
+        DataType::Int16 => parsed::<Int16Type>(rows, integer::<Int16Type>, false),
+        DataType::Int32 => parsed::<Int32Type>(rows, integer::<Int32Type>, false),
+        DataType::Int64 => parsed::<Int64Type>(rows, integer::<Int64Type>, false),
+        DataType::UInt8 => parsed::<UInt8Type>(rows, integer::<UInt8Type>, false),
+        DataType::UInt16 => parsed::<UInt16Type>(rows, integer::<UInt16Type>, false),
+        DataType::UInt32 => parsed::<UInt32Type>(rows, integer::<UInt32Type>, false),
+        DataType::UInt64 => parsed::<UInt64Type>(rows, integer::<UInt64Type>, false),
+        DataType::Float32 => parsed::<Float32Type>(rows, by_arrow::<Float32Type>, dc),
+        DataType::Float64 => parsed::<Float64Type>(rows, |b| plain_decimal(b).or_else(|| by_arrow::<Float64Type>(b)), dc),
+        DataType::Date32 => parsed::<Date32Type>(rows, by_arrow::<Date32Type>, false),
+        DataType::Date64 => parsed::<Date64Type>(rows, by_arrow::<Date64Type>, false),
         DataType::Timestamp(TimeUnit::Second, zone) => instants::<TimestampSecondType>(rows, zone),
         DataType::Timestamp(TimeUnit::Millisecond, zone) => instants::<TimestampMillisecondType>(rows, zone),
         DataType::Timestamp(TimeUnit::Microsecond, zone) => instants::<TimestampMicrosecondType>(rows, zone),
@@ -467,6 +506,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Integers are read as arrow's parser reads them for every integer type, over random texts
+    /// around the 18-digit limit: signs, leading zeros, values past each type's range, stray bytes.
+    #[test]
+    fn integers_are_read_as_arrow_reads_them() {
+        fn same<T: Parser>(s: &str) -> bool
+        where
+            T::Native: TryFrom<i64>,
+        {
+            integer::<T>(s.as_bytes()) == T::parse(s)
+        }
+        let mut r = crate::draw::Draw(0x0ddb_a115_ca75_0001);
+        let mut taken = 0;
+        for _ in 0..200_000 {
+            let mut s = String::new();
+            match r.below(8) {
+                0 | 1 => s.push('-'),
+                2 => s.push('+'),
+                _ => {}
+            }
+            for _ in 0..r.below(21) {
+                s.push((b'0' + r.below(10) as u8) as char);
+                if r.below(400) == 0 {
+                    s.push(['x', ' ', '.', '-', 'e'][r.below(5)]);
+                }
+            }
+            taken += usize::from(plain_integer(s.as_bytes()).is_some());
+            assert!(same::<Int8Type>(&s) && same::<Int16Type>(&s) && same::<Int32Type>(&s) && same::<Int64Type>(&s), "{s:?}");
+            assert!(same::<UInt8Type>(&s) && same::<UInt16Type>(&s) && same::<UInt32Type>(&s) && same::<UInt64Type>(&s), "{s:?}");
+        }
+        assert!(taken > 100_000, "the fast path took only {taken}");
     }
 
     /// Decimals read by the fast path are bit for bit what arrow's parser reads, over random

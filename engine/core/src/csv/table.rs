@@ -69,12 +69,14 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
     // Per good row: the first column whose value its type cannot take. Empty while no row has
     // one (the usual case: no memory per row for it).
     let mut violation: Vec<Option<(usize, String)>> = Vec::new();
-    let mut builders: Vec<Box<dyn Builder>> = shape
+    // A builder per column some step uses; the others are not read at all (null columns).
+    let mut builders: Vec<(usize, Box<dyn Builder>)> = shape
         .schema
         .fields()
         .iter()
         .enumerate()
-        .map(|(c, f)| if shape.keeps(c) { builder(f.data_type(), chunk.items.len(), shape) } else { Box::new(Skip(f.data_type().clone(), 0)) })
+        .filter(|&(c, _)| shape.keeps(c))
+        .map(|(c, f)| (c, builder(f.data_type(), chunk.items.len(), shape)))
         .collect();
     let mut fields = Fields::default();
     let raw = &chunk.raw[..];
@@ -103,10 +105,10 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
         }
         let present = n.min(width);
         let mut first_bad = None;
-        for (c, b) in builders.iter_mut().enumerate() {
-            let field = (c < present && shape.keeps(c)).then(|| fields.bytes(raw, c)).filter(|f| !shape.is_null(f));
+        for (c, b) in builders.iter_mut() {
+            let field = (*c < present).then(|| fields.bytes(raw, *c)).filter(|f| !shape.is_null(f));
             if let Err(value) = b.push(field) {
-                first_bad.get_or_insert((c, value));
+                first_bad.get_or_insert((*c, value));
             }
         }
         if first_bad.is_some() {
@@ -118,8 +120,8 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
     if !violation.is_empty() {
         violation.resize(good.len(), None);
     }
-    let mut columns = Vec::with_capacity(width);
-    for (c, b) in builders.into_iter().enumerate() {
+    let mut columns: Vec<Option<ArrayRef>> = vec![None; width];
+    for (c, b) in builders {
         let (column, refused) = b.finish()?;
         if !refused.is_empty() && violation.is_empty() {
             violation.resize(good.len(), None);
@@ -130,8 +132,13 @@ pub fn convert(shape: &Shape, chunk: &Chunk) -> Result<(RecordBatch, Vec<Rejecte
                 _ => violation[r] = Some((c, value)),
             }
         }
-        columns.push(column);
+        columns[c] = Some(column);
     }
+    let columns: Vec<ArrayRef> = columns
+        .into_iter()
+        .zip(shape.schema.fields())
+        .map(|(column, f)| column.unwrap_or_else(|| arrow::array::new_null_array(f.data_type(), good.len())))
+        .collect();
     let mut batch = if width == 0 {
         RecordBatch::try_new_with_options(shape.schema.clone(), columns, &RecordBatchOptions::new().with_row_count(Some(good.len())))?
     } else {
@@ -204,20 +211,6 @@ impl Builder for Text {
 
     fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
         Ok((Arc::new(self.array()?), Vec::new()))
-    }
-}
-
-/// A column no step uses: its values are not read, the column is null.
-struct Skip(DataType, usize);
-
-impl Builder for Skip {
-    fn push(&mut self, _: Option<&[u8]>) -> std::result::Result<(), String> {
-        self.1 += 1;
-        Ok(())
-    }
-
-    fn finish(self: Box<Self>) -> Result<(ArrayRef, Vec<(usize, String)>)> {
-        Ok((arrow::array::new_null_array(&self.0, self.1), Vec::new()))
     }
 }
 

@@ -501,6 +501,29 @@ mod tests {
         }
     }
 
+    /// A column no step uses is not read: a value its type cannot take there makes no row bad,
+    /// and the column comes out null; read, the same value makes its row bad.
+    #[test]
+    fn columns_not_kept_are_not_read() {
+        let csv = "1,x,2.5\n2,3,oops\n";
+        let syntax = Syntax { delimiter: b',', quote: Some(b'"'), escape: None, comment: None, trim: false };
+        let chunk = Scanner::new(csv.as_bytes(), syntax, 0, 0, 0).next_chunk(10).unwrap().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Int64, true),
+            Field::new("c", DataType::Float64, true),
+        ]));
+        let shape = |keep: Vec<bool>| Shape { schema: schema.clone(), ragged: Ragged::Error, null_values: vec![vec![]], decimal_comma: false, keep };
+        let (batch, bad) = convert(&shape(vec![true, false, false]), &chunk).unwrap();
+        assert!(bad.is_empty());
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.column(0).as_ref(), &arrow::array::Int64Array::from(vec![1, 2]) as &dyn Array);
+        assert!(batch.column(1).is_null(0) && batch.column(1).is_null(1) && batch.column(2).null_count() == 2);
+        let (batch, bad) = convert(&shape(Vec::new()), &chunk).unwrap();
+        assert_eq!(batch.num_rows(), 0);
+        assert_eq!(bad.iter().map(|b| (b.line, b.field)).collect::<Vec<_>>(), vec![(1, Some(2)), (2, Some(3))]);
+    }
+
     /// Integers are read as arrow's parser reads them for every integer type, over random texts
     /// around the 18-digit limit: signs, leading zeros, values past each type's range, stray bytes.
     #[test]

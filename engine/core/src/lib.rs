@@ -9,6 +9,7 @@ mod csv;
 #[cfg(test)]
 mod draw;
 mod error;
+mod hash_behind;
 pub mod expr;
 pub mod fuzzing;
 mod jsonl;

@@ -12,11 +12,11 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
-use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 use crate::codec::StorageFailure;
+use crate::hash_behind::HashBehind;
 use crate::error::{Error, Result};
 
 const BLOCK: u64 = 8 << 20;
@@ -210,7 +210,7 @@ pub struct ObjectWriter {
     small: Option<Vec<u8>>,
     upload: Option<WriteMultipart>,
     spill: Option<Spill>,
-    hasher: Sha256,
+    hash: HashBehind,
     size: u64,
 }
 
@@ -238,7 +238,7 @@ impl ObjectWriter {
     /// one (S3; a local file has none), so a presigned download opens in the right application.
     pub fn create(loc: Location) -> Result<ObjectWriter> {
         let content_type = loc.uri.starts_with("s3://").then(|| content_type(loc.path.as_ref()));
-        Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, spill: None, hasher: Sha256::new(), size: 0 })
+        Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, spill: None, hash: HashBehind::default(), size: 0 })
     }
 
     fn attributes(&self) -> object_store::Attributes {
@@ -291,7 +291,7 @@ impl ObjectWriter {
         Ok(Written {
             uri: self.loc.uri.clone(),
             size: self.size,
-            sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
+            sha256: std::mem::take(&mut self.hash).finish()?,
             content_type: self.content_type,
         })
     }
@@ -299,7 +299,7 @@ impl ObjectWriter {
 
 impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.hasher.update(buf);
+        self.hash.update(buf);
         self.size += buf.len() as u64;
         if let Some(held) = self.small.as_mut() {
             if held.len() + buf.len() <= PART {
@@ -376,6 +376,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest, Sha256};
+
     use super::*;
 
     #[test]

@@ -320,8 +320,8 @@ def main() -> None:
         notes.append(
             "b8: every output decompresses to the sales CSV's sha256 (checked). Pravah compresses on both "
             "cores (gzip in 1 MiB blocks as pigz does, zlib-rs; libzstd's workers), gzip on one; pigz uses "
-            "`-p 2`, zstd `-T2`. Decoding is one thread in every tool; Pravah writes the output (its sha256 "
-            "for the report, the store) on a second thread while the next buffer decodes. "
+            "`-p 2`, zstd `-T2`. Decoding is one thread in every tool; Pravah writes the output on a second thread "
+            "while the next buffer decodes, and a third hashes it (its sha256 for the report). "
             "Same level is not the same ratio (zlib-rs, like zlib-ng, trades ratio for speed at level 1): "
             "compressed sizes " + "; ".join(f"{t} {size_line(v)}" for t, v in sizes.items()) + "."
         )

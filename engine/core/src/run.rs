@@ -431,9 +431,10 @@ fn run_bytes(plan: &Plan, src: Location, dst: Location, mon: &mut Monitor) -> Re
 }
 
 /// `input` into `out` on two threads: this one reads (and decodes) the next buffer while the
-/// other writes the last one out (encodes, hashes for the report, stores). The output's sha256
-/// and write are about a quarter of a zstd decompression's CPU (perf), which one thread paid on
-/// top of decoding. Buffers go back to the reader, so at most three are ever made.
+/// other writes the last one out (encodes, stores; the output's sha256 for the report is taken
+/// on a third, see `hash_behind`). The output's sha256 and write are about a quarter of a zstd
+/// decompression's CPU (perf), which one thread paid on top of decoding. Buffers go back to the
+/// reader, so at most three are ever made.
 fn copy_overlapped(input: &mut dyn Read, out: &mut Out, src: &str, dst: &str, mon: &mut Monitor) -> Result<()> {
     const BUFFERS: usize = 3;
     let (full, filled) = std::sync::mpsc::channel::<(Vec<u8>, usize)>();

@@ -218,6 +218,8 @@ fn open_out(dst: &Location, last: Option<&Step>) -> Result<Out> {
         _ => (Codec::None, None),
     };
     let writer = ObjectWriter::create(dst.clone())?;
+    // Parallel gzip keeps every core busy: a hashing thread beside it only slowed it down.
+    let writer = if codec == Codec::Gzip { writer.hash_in_place() } else { writer };
     let enc = Encoder::new(writer, codec, level).map_err(|e| Error::storage(&dst.uri, e))?;
     Ok(BufWriter::with_capacity(OUT_BUF, enc))
 }

@@ -241,6 +241,12 @@ impl ObjectWriter {
         Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, spill: None, hash: HashBehind::default(), size: 0 })
     }
 
+    /// Take the output's sha256 on the writing thread (see `HashBehind::in_place`).
+    pub fn hash_in_place(mut self) -> Self {
+        self.hash = HashBehind::in_place();
+        self
+    }
+
     fn attributes(&self) -> object_store::Attributes {
         let mut attrs = object_store::Attributes::new();
         if let Some(ct) = self.content_type {

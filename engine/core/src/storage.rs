@@ -16,8 +16,8 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 use crate::codec::StorageFailure;
-use crate::hash_behind::HashBehind;
 use crate::error::{Error, Result};
+use crate::hash_behind::HashBehind;
 
 const BLOCK: u64 = 8 << 20;
 const READ_AHEAD: usize = 2;

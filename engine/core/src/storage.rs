@@ -119,7 +119,7 @@ fn local_store() -> Arc<dyn ObjectStore> {
 /// Sequential blocking reader of `size` bytes of an object. A local file is read in place
 /// (a ranged GET through object_store would allocate, and the kernel zero, a fresh 8 MiB
 /// block per read: a third of a grep's time); a remote object by ranged GETs with
-/// `READ_AHEAD` blocks fetched ahead.
+/// `READ_AHEAD` blocks fetched ahead, into blocks that go round (`Remote`).
 pub struct ObjectReader {
     source: Source,
     counter: Arc<AtomicU64>,
@@ -127,7 +127,39 @@ pub struct ObjectReader {
 
 enum Source {
     Local { file: io::Result<io::Take<std::fs::File>>, uri: String },
-    Remote { loc: Location, size: u64, next_fetch: u64, pending: VecDeque<JoinHandle<object_store::Result<Bytes>>>, current: Bytes },
+    Remote(Box<Remote>),
+}
+
+/// A remote object read by ranged GETs into blocks that go round: a drained block is the buffer
+/// of a later GET, so a read of any size touches `READ_AHEAD + 1` blocks of memory. (A GET
+/// collected by object_store is a fresh block each time: 8 MiB of new pages for the kernel to
+/// fault in and zero, two thirds of an S3 read's page faults.)
+struct Remote {
+    loc: Location,
+    size: u64,
+    next_fetch: u64,
+    pending: VecDeque<JoinHandle<object_store::Result<Vec<u8>>>>,
+    current: Vec<u8>,
+    pos: usize,
+    spare: Vec<Vec<u8>>,
+}
+
+/// GET `range` of `path` into `block` (emptied first), checking that the whole range came.
+async fn fetch(store: Arc<dyn ObjectStore>, path: Path, range: std::ops::Range<u64>, mut block: Vec<u8>) -> object_store::Result<Vec<u8>> {
+    use futures::StreamExt;
+    block.clear();
+    let want = (range.end - range.start) as usize;
+    block.reserve_exact(want);
+    let opts = object_store::GetOptions { range: Some(range.clone().into()), ..Default::default() };
+    let mut body = store.get_opts(&path, opts).await?.into_stream();
+    while let Some(piece) = body.next().await {
+        block.extend_from_slice(&piece?);
+    }
+    if block.len() != want {
+        let msg = format!("{path}: asked for bytes {}..{}, got {} bytes", range.start, range.end, block.len());
+        return Err(object_store::Error::Generic { store: "S3", source: msg.into() });
+    }
+    Ok(block)
 }
 
 impl ObjectReader {
@@ -141,7 +173,15 @@ impl ObjectReader {
                 });
                 Source::Local { file, uri: loc.uri.clone() }
             }
-            None => Source::Remote { loc, size, next_fetch: start.min(size), pending: VecDeque::new(), current: Bytes::new() },
+            None => Source::Remote(Box::new(Remote {
+                loc,
+                size,
+                next_fetch: start.min(size),
+                pending: VecDeque::new(),
+                current: Vec::new(),
+                pos: 0,
+                spare: Vec::new(),
+            })),
         };
         let mut r = ObjectReader { source, counter };
         r.fill();
@@ -149,12 +189,13 @@ impl ObjectReader {
     }
 
     fn fill(&mut self) {
-        let Source::Remote { loc, size, next_fetch, pending, .. } = &mut self.source else { return };
-        while pending.len() < READ_AHEAD && *next_fetch < *size {
-            let end = (*next_fetch + BLOCK).min(*size);
-            let (store, path, range) = (loc.store.clone(), loc.path.clone(), *next_fetch..end);
-            pending.push_back(runtime().spawn(async move { store.get_range(&path, range).await }));
-            *next_fetch = end;
+        let Source::Remote(r) = &mut self.source else { return };
+        while r.pending.len() < READ_AHEAD && r.next_fetch < r.size {
+            let end = (r.next_fetch + BLOCK).min(r.size);
+            let (store, path, range) = (r.loc.store.clone(), r.loc.path.clone(), r.next_fetch..end);
+            let block = r.spare.pop().unwrap_or_default();
+            r.pending.push_back(runtime().spawn(fetch(store, path, range, block)));
+            r.next_fetch = end;
         }
     }
 }
@@ -168,15 +209,17 @@ impl Read for ObjectReader {
         let n = match &mut self.source {
             Source::Local { file: Ok(f), uri } => f.read(buf).map_err(|e| storage_failure(format!("{uri}: {e}")))?,
             Source::Local { file: Err(e), uri } => return Err(storage_failure(format!("{uri}: {e}"))),
-            Source::Remote { current, pending, .. } => {
-                if current.is_empty() {
-                    let Some(handle) = pending.pop_front() else { return Ok(0) };
-                    *current = runtime().block_on(handle).map_err(storage_failure)?.map_err(storage_failure)?;
-                    self.counter.fetch_add(current.len() as u64, Ordering::Relaxed);
+            Source::Remote(r) => {
+                if r.pos == r.current.len() {
+                    let Some(handle) = r.pending.pop_front() else { return Ok(0) };
+                    let block = runtime().block_on(handle).map_err(storage_failure)?.map_err(storage_failure)?;
+                    r.spare.push(std::mem::replace(&mut r.current, block));
+                    r.pos = 0;
+                    self.counter.fetch_add(r.current.len() as u64, Ordering::Relaxed);
                 }
-                let n = buf.len().min(current.len());
-                buf[..n].copy_from_slice(&current[..n]);
-                *current = current.slice(n..);
+                let n = buf.len().min(r.current.len() - r.pos);
+                buf[..n].copy_from_slice(&r.current[r.pos..r.pos + n]);
+                r.pos += n;
                 self.fill();
                 return Ok(n);
             }
@@ -408,6 +451,36 @@ mod tests {
         r.read_to_end(&mut back).unwrap();
         assert_eq!(back, data);
         assert_eq!(counter.load(Ordering::Relaxed), data.len() as u64);
+    }
+
+    /// A remote object read from any offset comes back whole, through blocks that go round:
+    /// however many blocks the object spans, at most `READ_AHEAD + 1` buffers are ever used.
+    #[test]
+    fn remote_reads_are_whole_and_reuse_their_blocks() {
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let size = 5 * BLOCK as usize + 12_345;
+        let data: Vec<u8> = (0..size).map(|i| (i % 239) as u8).collect();
+        let path = Path::from("in/big.bin");
+        runtime().block_on(store.put(&path, Bytes::from(data.clone()).into())).unwrap();
+        let loc = Location { uri: "mem://in/big.bin".into(), store, path, local: None };
+        for start in [0, 1, BLOCK - 3, 2 * BLOCK + 5, size as u64 - 1, size as u64] {
+            let counter = Arc::new(AtomicU64::new(0));
+            let mut r = ObjectReader::open_at(loc.clone(), size as u64, start, counter.clone());
+            let (mut back, mut buffers) = (Vec::new(), std::collections::HashSet::new());
+            let mut piece = vec![0u8; 1 << 20];
+            loop {
+                let n = r.read(&mut piece).unwrap();
+                if n == 0 {
+                    break;
+                }
+                back.extend_from_slice(&piece[..n]);
+                let Source::Remote(remote) = &r.source else { panic!("an in-memory store is remote") };
+                buffers.insert(remote.current.as_ptr() as usize);
+            }
+            assert!(back == data[start as usize..], "bytes from {start} differ");
+            assert_eq!(counter.load(Ordering::Relaxed), size as u64 - start);
+            assert!(buffers.len() <= READ_AHEAD + 1, "{} buffers for a read from {start}", buffers.len());
+        }
     }
 
     /// A local file that cannot be opened is a storage failure on the first read, never

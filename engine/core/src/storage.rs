@@ -240,26 +240,27 @@ pub struct Written {
     pub content_type: Option<&'static str>,
 }
 
-/// Blocking writer of one object. Remote: up to one part (8 MiB, room made for it at the first
-/// write, so it never grows by copying) is held and written with a single PUT on `finish` (one
-/// request, where a multipart upload takes three); past that a multipart upload starts and
-/// parts go out as they fill. Local: bytes go straight to a hidden file beside the target that
-/// `finish` renames into place (object_store's local multipart copies every part through its
-/// I/O threads; holding the first 8 MiB first cost a growing buffer's copies and page faults,
-/// two thirds of a decompression's). The object becomes visible only on `finish`; dropping the
-/// writer unfinished aborts the upload, removes the hidden file (or sends nothing), so a
-/// failed job leaves no partial output.
+/// Blocking writer of one object. Remote: bytes fill one part at a time (8 MiB, room made for
+/// it at its first write, so it never grows by copying). An output of one part or less is a
+/// single PUT on `finish` (one request, where a multipart upload takes three); past that a
+/// multipart upload starts and each full part is handed to it as it is, without a copy. Local:
+/// bytes go straight to a hidden file beside the target that `finish` renames into place
+/// (object_store's local multipart copies every part through its I/O threads; holding the
+/// first 8 MiB first cost a growing buffer's copies and page faults, two thirds of a
+/// decompression's). The object becomes visible only on `finish`; dropping the writer
+/// unfinished aborts the upload, removes the hidden file (or sends nothing), so a failed job
+/// leaves no partial output.
 pub struct ObjectWriter {
     loc: Location,
     content_type: Option<&'static str>,
-    small: Option<Vec<u8>>,
+    part: Vec<u8>,
     upload: Option<WriteMultipart>,
     spill: Option<Spill>,
     hash: HashBehind,
     size: u64,
 }
 
-/// A local output past one part: the hidden file it is written to until `finish`.
+/// A local output: the hidden file it is written to until `finish`.
 struct Spill {
     path: std::path::PathBuf,
     file: std::fs::File,
@@ -283,7 +284,7 @@ impl ObjectWriter {
     /// one (S3; a local file has none), so a presigned download opens in the right application.
     pub fn create(loc: Location) -> Result<ObjectWriter> {
         let content_type = loc.uri.starts_with("s3://").then(|| content_type(loc.path.as_ref()));
-        Ok(ObjectWriter { loc, content_type, small: Some(Vec::new()), upload: None, spill: None, hash: HashBehind::default(), size: 0 })
+        Ok(ObjectWriter { loc, content_type, part: Vec::new(), upload: None, spill: None, hash: HashBehind::default(), size: 0 })
     }
 
     /// Take the output's sha256 on the writing thread (see `HashBehind::in_place`).
@@ -300,44 +301,58 @@ impl ObjectWriter {
         attrs
     }
 
-    /// A remote output outgrew one part: start the multipart upload with what was held. A local
-    /// output: open its hidden file (at the first write).
-    fn go_multipart(&mut self) -> io::Result<()> {
-        let held = self.small.take().unwrap_or_default();
-        if let Some(target) = &self.loc.local {
-            let mut spill = Spill::create(target).map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
-            spill.file.write_all(&held)?;
-            self.spill = Some(spill);
-            return Ok(());
+    fn failed(&self, e: impl std::fmt::Display) -> io::Error {
+        io::Error::other(format!("{}: {e}", self.loc.uri))
+    }
+
+    /// The local output's hidden file, opened at the first write.
+    fn spill(&mut self, target: &std::path::Path) -> io::Result<&mut Spill> {
+        if self.spill.is_none() {
+            self.spill = Some(Spill::create(target).map_err(|e| self.failed(e))?);
         }
+        Ok(self.spill.as_mut().expect("just opened"))
+    }
+
+    /// Hand the full part to the multipart upload (started by the first one), once fewer than
+    /// `UPLOADS_IN_FLIGHT` parts are still going out.
+    fn send_part(&mut self) -> io::Result<()> {
         let rt = runtime();
-        let opts = object_store::PutMultipartOptions { attributes: self.attributes(), ..Default::default() };
-        let upload = rt
-            .block_on(self.loc.store.put_multipart_opts(&self.loc.path, opts))
-            .map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
-        let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
+        if self.upload.is_none() {
+            let opts = object_store::PutMultipartOptions { attributes: self.attributes(), ..Default::default() };
+            let upload = rt.block_on(self.loc.store.put_multipart_opts(&self.loc.path, opts)).map_err(|e| self.failed(e))?;
+            self.upload = Some(WriteMultipart::new_with_chunk_size(upload, PART));
+        }
+        let part = Bytes::from(std::mem::take(&mut self.part));
+        let upload = self.upload.as_mut().expect("just started");
+        let waited = rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT));
+        waited.map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
         let _ctx = rt.enter();
-        upload.write(&held);
-        self.upload = Some(upload);
+        upload.put(part);
         Ok(())
     }
 
     pub fn finish(mut self) -> Result<Written> {
-        if let Some(held) = self.small.take() {
-            let opts = object_store::PutOptions { attributes: self.attributes(), ..Default::default() };
-            runtime()
-                .block_on(self.loc.store.put_opts(&self.loc.path, Bytes::from(held).into(), opts))
-                .map_err(|e| Error::storage(&self.loc.uri, e))?;
-        } else if let Some(spill) = self.spill.take() {
-            let target = self.loc.local.as_ref().expect("a spill is local");
-            drop(spill.file);
-            if let Err(e) = std::fs::rename(&spill.path, target) {
-                let _ = std::fs::remove_file(&spill.path);
+        if let Some(target) = self.loc.local.clone() {
+            if self.spill.is_none() {
+                self.spill = Some(Spill::create(&target).map_err(|e| Error::storage(&self.loc.uri, e))?);
+            }
+            let path = self.spill.as_ref().expect("just opened").path.clone();
+            drop(self.spill.take());
+            if let Err(e) = std::fs::rename(&path, &target) {
+                let _ = std::fs::remove_file(&path);
                 return Err(Error::storage(&self.loc.uri, e));
             }
+        } else if let Some(mut upload) = self.upload.take() {
+            let rt = runtime();
+            if !self.part.is_empty() {
+                let _ctx = rt.enter();
+                upload.put(Bytes::from(std::mem::take(&mut self.part)));
+            }
+            rt.block_on(upload.finish()).map_err(|e| Error::storage(&self.loc.uri, e))?;
         } else {
-            let upload = self.upload.take().expect("finish called once");
-            runtime().block_on(upload.finish()).map_err(|e| Error::storage(&self.loc.uri, e))?;
+            let opts = object_store::PutOptions { attributes: self.attributes(), ..Default::default() };
+            let part = Bytes::from(std::mem::take(&mut self.part));
+            runtime().block_on(self.loc.store.put_opts(&self.loc.path, part.into(), opts)).map_err(|e| Error::storage(&self.loc.uri, e))?;
         }
         Ok(Written {
             uri: self.loc.uri.clone(),
@@ -352,26 +367,22 @@ impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.hash.update(buf);
         self.size += buf.len() as u64;
-        if let Some(held) = self.small.as_mut() {
-            if self.loc.local.is_none() && held.len() + buf.len() <= PART {
-                if held.capacity() == 0 {
-                    held.reserve_exact(PART);
-                }
-                held.extend_from_slice(buf);
-                return Ok(buf.len());
-            }
-            self.go_multipart()?;
-        }
-        if let Some(spill) = self.spill.as_mut() {
-            spill.file.write_all(buf)?;
+        if let Some(target) = self.loc.local.clone() {
+            self.spill(&target)?.file.write_all(buf)?;
             return Ok(buf.len());
         }
-        let upload = self.upload.as_mut().expect("write after finish");
-        let rt = runtime();
-        rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT))
-            .map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
-        let _ctx = rt.enter();
-        upload.write(buf);
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if self.part.len() == PART {
+                self.send_part()?; // only once more bytes come: an output of exactly one part is one PUT
+            }
+            if self.part.capacity() == 0 {
+                self.part.reserve_exact(PART);
+            }
+            let n = rest.len().min(PART - self.part.len());
+            self.part.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
         Ok(buf.len())
     }
 
@@ -522,10 +533,33 @@ mod tests {
             for piece in data.chunks(chunk) {
                 w.write_all(piece).unwrap();
             }
-            assert!(w.spill.is_some() && w.small.is_none(), "{name}: a local file goes straight to disk");
+            assert!(w.spill.is_some() && w.part.capacity() == 0, "{name}: a local file goes straight to disk");
             let written = w.finish().unwrap();
             assert_eq!((written.size, written.sha256.clone()), (total as u64, hex(&Sha256::digest(&data))), "{name}");
             assert_eq!(read_back(&uri), data, "{name}");
+        }
+    }
+
+    /// Remote outputs of every size around the part size come back whole, with their size and
+    /// sha256, and the Content-Type their name implies.
+    #[test]
+    fn remote_outputs_of_any_size_come_back_whole() {
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let sizes = [(0usize, 1usize), (1000, 7), (PART, 4096), (PART + 1, 1 << 20), (2 * PART + 12_345, 3 << 20)];
+        for (total, chunk) in sizes {
+            let path = Path::from(format!("out/{total}.csv"));
+            let loc = Location { uri: format!("s3://b/out/{total}.csv"), store: store.clone(), path: path.clone(), local: None };
+            let data: Vec<u8> = (0..total).map(|i| (i % 241) as u8).collect();
+            let mut w = ObjectWriter::create(loc).unwrap();
+            for piece in data.chunks(chunk) {
+                w.write_all(piece).unwrap();
+            }
+            assert_eq!(w.upload.is_some(), total > PART, "{total} bytes: multipart only past one part");
+            let written = w.finish().unwrap();
+            assert_eq!((written.size, written.sha256.clone()), (total as u64, hex(&Sha256::digest(&data))), "{total}");
+            let got = runtime().block_on(async { store.get_opts(&path, Default::default()).await.unwrap() });
+            assert_eq!(got.attributes.get(&object_store::Attribute::ContentType).map(|v| v.as_ref()), Some("text/csv"));
+            assert!(runtime().block_on(got.bytes()).unwrap() == data, "{total} bytes read back differ");
         }
     }
 

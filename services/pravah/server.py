@@ -112,7 +112,7 @@ class Server:
                     tg.start_soon(self._kafka)
                 if self.worker:
                     tg.start_soon(self.worker.serve)
-                    tg.start_soon(Runner(self.sessions, self.store, self.settings.db_url, self.settings.batch).serve)
+                    tg.start_soon(Runner(self.sessions, self.store, self.settings.db_url, self.settings.batch, self.settings.kafka.bootstrap_servers).serve)
                 if "api" in self.roles:
                     tg.start_soon(self._api)
                 if "controller" in self.roles:

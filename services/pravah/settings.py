@@ -34,6 +34,9 @@ class BatchSettings(BaseModel):
     poll_seconds: float = Field(2.0, gt=0, description="How often an idle runner looks for a new backfill (PostgreSQL NOTIFY wakes it sooner).")
     reconcile_seconds: float = Field(0.0, ge=0, description="Every this many seconds, sweep each bound prefix for objects without a job (an event "
                                      "that never arrived) and make their jobs; 0 = off. A sweep lists the whole prefix: size it by the prefix.")
+    outage_sweep_seconds: float = Field(2.0, ge=0, description="Server mode: while Kafka refuses connections, and for 15 s after it is back, sweep "
+                                        "each bound prefix this often, so uploads become jobs without waiting for MinIO to redeliver (or, "
+                                        "publishing directly, for the reconcile sweep to find) their events; 0 = off. Only once Kafka was reached.")
 
 
 class WatcherSettings(BaseModel):

@@ -6,6 +6,10 @@ whose event never arrived."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -194,6 +198,80 @@ def test_the_reconcile_sweep_makes_the_job_of_a_lost_event(stack: dict[str, str]
         assert s3.list_objects_v2(Bucket=f"{OUT}-r").get("KeyCount", 0) == 1
         metrics = httpx.get(d.ops("worker") + "/metrics").text
         assert "pravah_reconciled_total 1.0" in metrics
+
+
+class KafkaPath:
+    """A TCP path to the stack's Kafka that the test can cut: connections to `address` are
+    forwarded to Kafka while it is open; once `cut()`, they are refused, as by a Kafka that is down."""
+
+    def __init__(self, kafka: str) -> None:
+        host, _, port = kafka.rpartition(":")
+        self.kafka = (host, int(port))
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listening.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listening.accept()
+            except OSError:
+                return  # cut
+            try:
+                server = socket.create_connection(self.kafka)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)  # the other direction's recv ends too, and closes its end
+        src.close()
+
+    def cut(self) -> None:
+        self.listening.close()
+
+
+def test_while_kafka_is_away_the_workers_sweep_uploads_into_jobs(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No object event reaches ingest while Kafka is down, and MinIO holds them back for a while
+    after: the runners beside the workers sweep the bound prefixes meanwhile. Not before Kafka
+    was away, though (no reconcile sweep is set here)."""
+    path = KafkaPath(stack["PRAVAH_KAFKA__BOOTSTRAP_SERVERS"])
+    with contextlib.closing(path.listening), deployment(Backfills, stack, tmp_path_factory.mktemp("outage"), "ou", RECONCILE.replace(f"{IN}-r", f"{IN}-o").replace(f"{OUT}-r", f"{OUT}-o"),
+                    [], PASSWORD, {"front": "api", "worker": "worker"}, (f"{IN}-o", f"{OUT}-o"),
+                    PRAVAH_KAFKA__BOOTSTRAP_SERVERS=path.address, PRAVAH_BATCH__OUTAGE_SWEEP_SECONDS="0.5") as d:
+        s3 = s3_client()
+        s3.put_bucket_notification_configuration(Bucket=f"{IN}-o", NotificationConfiguration={})  # no events: only sweeps make jobs
+        db = d.env["PRAVAH_DATABASE_URL"].rsplit("/", 1)[1]
+        s3.put_object(Bucket=f"{IN}-o", Key="drop/before.log", Body=b"uploaded while Kafka is up\n")
+
+        def worker_ready() -> bool:
+            try:
+                return httpx.get(d.ops("worker") + "/readyz", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(worker_ready, 60, "the worker")
+        time.sleep(3)  # six probes of a Kafka that answers
+        assert psql("SELECT count(*) FROM backfills", db=db) == "0", "a sweep while Kafka was up"
+
+        path.cut()
+        s3.put_object(Bucket=f"{IN}-o", Key="drop/during.log", Body=b"uploaded while Kafka is away\n")
+
+        def finished() -> str | None:
+            rows = psql("SELECT j.key, b.created_by, j.status FROM jobs j JOIN backfills b ON b.id = j.backfill_id ORDER BY j.key", db=db)
+            return rows if rows.count("SUCCEEDED") == 2 else None
+
+        rows = wait_for(finished, 180, "both objects' jobs to finish")
+        assert rows.splitlines() == ["drop/before.log|bus-outage|SUCCEEDED", "drop/during.log|bus-outage|SUCCEEDED"]
+        assert psql("SELECT count(*) FROM jobs", db=db) == "2", "one job per object, however many sweeps"
 
 
 def test_a_page_the_engine_cannot_read_is_listed_with_boto3(stack: dict[str, str], bf: Backfills, monkeypatch: pytest.MonkeyPatch) -> None:

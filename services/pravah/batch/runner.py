@@ -1,7 +1,9 @@
 """Runs backfills: claims one (a lease renewed with every page), lists the next page while the
 previous page's jobs commit, and stops when the listing ends, the backfill is cancelled or another
 runner took it over. With PRAVAH_BATCH__RECONCILE_SECONDS it also starts a reconcile sweep of every
-bound prefix that had none for that long. Runs beside the workers (server) or in `pravah up`."""
+bound prefix that had none for that long, and, given Kafka's address (server mode), it sweeps every
+PRAVAH_BATCH__OUTAGE_SWEEP_SECONDS while Kafka is away and just after (`outage.py`). Runs beside
+the workers (server) or in `pravah up`."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from pravah import metrics, registry
 from pravah.accounts.principal import LOCAL
 from pravah.batch import backfills
+from pravah.batch.outage import BusWatch
 from pravah.batch.listing import PAGE, Listed, objects
 from pravah.batch.models import Backfill
 from pravah.clock import now
@@ -29,11 +32,14 @@ from pravah.worker import worker_id
 
 log = logging.getLogger("pravah.batch")
 SWEEPER = dataclasses.replace(LOCAL, name="reconcile")
+OUTAGE_SWEEPER = dataclasses.replace(LOCAL, name="bus-outage")
 
 
 class Runner:
-    def __init__(self, sessions: async_sessionmaker, store: LocalStore | S3Store, db_url: str, settings: BatchSettings):
-        self.sessions, self.store, self.db_url, self.settings = sessions, store, db_url, settings
+    def __init__(self, sessions: async_sessionmaker, store: LocalStore | S3Store, db_url: str, settings: BatchSettings,
+                 bus: str | None = None):
+        """`bus`: Kafka's bootstrap servers, where object events come through it (server mode)."""
+        self.sessions, self.store, self.db_url, self.settings, self.bus = sessions, store, db_url, settings, bus
         self.owner = worker_id()
         self.lease = timedelta(seconds=settings.lease_seconds)
 
@@ -43,7 +49,9 @@ class Runner:
         try:
             async with anyio.create_task_group() as tg:
                 if self.settings.reconcile_seconds:
-                    tg.start_soon(self._sweeps, wake)
+                    tg.start_soon(self._sweeps)
+                if self.bus and self.settings.outage_sweep_seconds:
+                    tg.start_soon(self._outage_sweeps, BusWatch(self.bus))
                 tg.start_soon(self._claims, wake)
         finally:
             with anyio.CancelScope(shield=True):
@@ -109,15 +117,29 @@ class Runner:
                 log.info("%s %s: listed to the end", b.kind, b.id)
                 return
 
-    async def _sweeps(self, wake: Wakeup) -> None:
+    async def _sweep_all(self, every: timedelta, who: object) -> None:
+        """A reconcile backfill of each bound prefix that had none within `every` nor has one under way."""
+        router = await self._router()
+        for bucket, prefix in sorted({(bd.bucket, bd.prefix) for bd in router.doc.bindings}):
+            async with self.sessions() as s:
+                if await backfills.sweep_due(s, bucket, prefix, every):
+                    await backfills.create(s, who, router, bucket, prefix, None, backfills.Filters(), None, kind="reconcile")
+
+    async def _sweeps(self) -> None:
         every = timedelta(seconds=self.settings.reconcile_seconds)
         while True:
             try:
-                router = await self._router()
-                for bucket, prefix in sorted({(bd.bucket, bd.prefix) for bd in router.doc.bindings}):
-                    async with self.sessions() as s:
-                        if await backfills.sweep_due(s, bucket, prefix, every):
-                            await backfills.create(s, SWEEPER, router, bucket, prefix, None, backfills.Filters(), None, kind="reconcile")
+                await self._sweep_all(every, SWEEPER)
             except Exception:
                 log.exception("reconcile sweep not started; trying again later")
             await anyio.sleep(min(self.settings.reconcile_seconds, 60.0))
+
+    async def _outage_sweeps(self, watch: BusWatch) -> None:
+        every = self.settings.outage_sweep_seconds
+        while True:
+            try:
+                if await watch.due():
+                    await self._sweep_all(timedelta(seconds=every), OUTAGE_SWEEPER)
+            except Exception:
+                log.exception("bus-outage sweep not started; trying again later")
+            await anyio.sleep(every)

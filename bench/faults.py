@@ -1,13 +1,15 @@
 """Latency under faults: the chaos run of tests/services/chaos.py (its processes, uploads and
 checks, unchanged) with its faults evenly spaced instead of at random moments, on a private stack.
 
-    python bench/faults.py [--rounds 2] [--spacing 30] [--rate 5] [--kinds "kill ingest,kill worker,restart postgres,kill relay,restart kafka"]
+    python bench/faults.py [--rounds 2] [--spacing 30] [--rate 5] [--kinds "kill ingest,kill worker,restart postgres,kill relay,restart kafka"] [--kafka-down 0]
 
 The kinds take turns, --rounds times, one fault every --spacing seconds from 15 s in; uploads go
 at --rate a second until 40 s after the last fault. One table: per fault kind, the gap from the
 fault to the next job created (min / median / max) and Pravah's share of it (from the later of the
-fault and that job's own object event reaching Kafka); the restarted service's own time away (Kafka's split into stop and
-start); the no-fault floor (the same gap from moments with no fault in the 25 s before nor the
+fault and that job's own object event reaching Kafka; a job made by a sweep before its event came
+is counted apart); the restarted service's own time away (Kafka's split into stop and start, and
+--kafka-down seconds held stopped between them: MinIO's producer trips its 10 s breaker after an
+outage of about 8 s); the no-fault floor (the same gap from moments with no fault in the 25 s before nor the
 3.5 s after: MinIO's queue store replays every 3 s); and whether chaos.run's guarantees held.
 
 Restarting Kafka and PostgreSQL would disturb anything using `make stack`'s services, so the
@@ -77,6 +79,16 @@ services.restart, chaos.Cluster.kill9 = restart, kill9
 services.stop_pid, services.kafka_up = timed("stop", services.stop_pid), timed("start", services.kafka_up)
 
 
+def held_down(seconds: float, _stop=services.stop_pid):
+    """stop_pid that keeps Kafka stopped `seconds` more (a longer outage than a restart's)."""
+    def stop(name: str, *args, **kw):
+        r = _stop(name, *args, **kw)
+        if name == "kafka":
+            time.sleep(seconds)
+        return r
+    return stop
+
+
 def after(times: list[float], t: float) -> float:
     """Seconds from `t` to the first of the sorted `times` later than it."""
     i = bisect.bisect_right(times, t)
@@ -110,8 +122,10 @@ def table(kinds: list[str], jobs: list[tuple[float, str]], appended: dict[str, f
         nxt = [jobs[bisect.bisect_right(created, t)] if created[-1] > t else (float("nan"), "") for t, _ in mine]
         gaps = [c - t for (t, _), (c, _) in zip(mine, nxt, strict=True)]
         ours = [c - max(t, appended.get(k, t)) for (t, _), (c, k) in zip(mine, nxt, strict=True)]
+        swept = sum(1 for x in ours if x < 0)  # made by a sweep before its event reached Kafka
+        share = mmm([x for x in ours if x >= 0]) + (f" · {swept} of {len(ours)} made by a sweep before their event" if swept else "")
         away = mmm([w for _, w in mine]) if kind.startswith("restart") else "—"
-        rows.append(f"| {kind} | {len(mine)} | {mmm(gaps)} | {mmm(ours)} | {away} |")
+        rows.append(f"| {kind} | {len(mine)} | {mmm(gaps)} | {share} | {away} |")
     if kafka_steps:
         rows.append(f"| Kafka's own restart: stop / start, s | {len(kafka_steps)} | stop {mmm([s for s, _ in kafka_steps])} · "
                     f"start {mmm([s for _, s in kafka_steps])} | — | — |")
@@ -128,7 +142,10 @@ def main() -> None:
     ap.add_argument("--spacing", type=float, default=30.0, help="seconds between faults")
     ap.add_argument("--rate", type=float, default=5.0, help="uploads per second")
     ap.add_argument("--kinds", default=KINDS, help="comma-separated, from: " + KINDS)
+    ap.add_argument("--kafka-down", type=float, default=0.0, help="seconds Kafka is kept stopped in a restart, beyond its stop and start")
     a = ap.parse_args()
+    if a.kafka_down:
+        services.stop_pid = held_down(a.kafka_down)
     kinds = [k.strip() for k in a.kinds.split(",")]
     if set(kinds) - set(KINDS.split(",")):
         ap.error(f"--kinds: unknown {', '.join(sorted(set(kinds) - set(KINDS.split(','))))}")
@@ -160,7 +177,8 @@ def main() -> None:
     finally:
         services.down()
     print(report.table())
-    print(f"Command: `python bench/faults.py --rounds {a.rounds} --spacing {a.spacing:g} --rate {a.rate:g} --kinds \"{a.kinds}\"`\n")
+    held = f" --kafka-down {a.kafka_down:g}" if a.kafka_down else ""
+    print(f"Command: `python bench/faults.py --rounds {a.rounds} --spacing {a.spacing:g} --rate {a.rate:g} --kinds \"{a.kinds}\"{held}`\n")
     print("\n".join(table(kinds, jobs, appended)))
     sys.exit(0 if report.ok else 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import anyio
@@ -29,7 +30,8 @@ class Bus:
         return self.up
 
 
-def test_sweeps_are_due_while_away_and_until_settled_only_once_seen_up() -> None:
+def test_sweeps_are_due_while_away_and_until_settled_only_once_seen_up(caplog) -> None:
+    caplog.set_level(logging.INFO, "pravah.batch")
     bus = Bus()
     watch = BusWatch("kafka:9092", settle=15.0, clock=lambda: bus.t, probe=bus.probe)
     due = lambda: anyio.run(watch.due)  # noqa: E731
@@ -46,3 +48,6 @@ def test_sweeps_are_due_while_away_and_until_settled_only_once_seen_up() -> None
     assert due(), "back 5 s after the last failed probe: MinIO may still hold events back"
     bus.t += 10.5
     assert not due(), "settled"
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said  # once when it went away, once when it came back: not at every probe
+    assert said[0].startswith("Kafka refuses connections at kafka:9092") and said[1].startswith("Kafka answers again at kafka:9092")

@@ -8,10 +8,13 @@ object version either way)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 import anyio
+
+log = logging.getLogger("pravah.batch")
 
 SETTLE = 15.0  # MinIO's replay ticker (3 s) and its producer's breaker (10 s), with margin
 
@@ -39,14 +42,19 @@ class BusWatch:
     def __init__(self, servers: str, settle: float = SETTLE, clock: Callable[[], float] = time.monotonic,
                  probe: Callable[[str], object] = reachable) -> None:
         self.servers, self.settle, self.clock, self.probe = servers, settle, clock, probe
-        self.seen_up = False
+        self.seen_up = self.away = False
         self.until = float("-inf")
 
     async def due(self) -> bool:
         up = await self.probe(self.servers)  # type: ignore[misc]
         t = self.clock()
+        if up and self.away:
+            log.info("Kafka answers again at %s; sweeping for %.0f s more", self.servers, self.settle)
+        elif not up and self.seen_up and not self.away:
+            log.warning("Kafka refuses connections at %s: sweeping the bound prefixes until %.0f s after it is back", self.servers, self.settle)
         if up:
             self.seen_up = True
         elif self.seen_up:
             self.until = t + self.settle
+        self.away = not up and self.seen_up
         return t < self.until

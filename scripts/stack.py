@@ -108,9 +108,11 @@ def pid_alive(name: str) -> int | None:
         os.kill(pid, 0)
     except (ValueError, ProcessLookupError, PermissionError):
         return None
-    mine = [c for c in _children if c.pid == pid]
-    if mine and mine[0].poll() is not None:
-        return None  # our own child that exited (a zombie until reaped)
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None  # our own child that exited: reaped now (a zombie until then)
+    except ChildProcessError:
+        pass  # not our child (started by another run of this script)
     return pid
 
 
@@ -124,17 +126,20 @@ def wait_until(what: str, ready, timeout: float, logfile: Path | None = None) ->
     raise StackError(f"{what} not ready after {timeout:.0f} s\n{tail}")
 
 
-_children: list[subprocess.Popen] = []  # kept so Python does not warn about running children
-
-
 def spawn(name: str, cmd: list[str], env: dict | None = None) -> int:
-    """Start a server in its own session (it outlives this script); pid in .stack/NAME.pid."""
-    with (STATE / f"{name}.log").open("ab") as logf:
-        p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env={**os.environ, **(env or {})}, start_new_session=True)
-    _children.append(p)
-    (STATE / f"{name}.pid").write_text(str(p.pid))
-    return p.pid
+    """Start a server in its own session (it outlives this script); pid in .stack/NAME.pid.
+    posix_spawn, not Popen: a Popen still running when Python exits is reported as a leak
+    (ResourceWarning), and these servers are meant to outlive the process that started them
+    (`pid_alive` reaps one that exits while it lives). Its other descriptors are not inherited
+    (Python opens them close-on-exec)."""
+    log = STATE / f"{name}.log"
+    pid = os.posix_spawnp(cmd[0], cmd, {**os.environ, **(env or {})}, setsid=True, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ])
+    (STATE / f"{name}.pid").write_text(str(pid))
+    return pid
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
@@ -157,10 +162,11 @@ def stop_pid(name: str, timeout: float = 20) -> None:
         time.sleep(0.2)
     if pid_alive(name):
         os.killpg(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, 0)  # reap it if it is our child
+        except ChildProcessError:
+            pass
     (STATE / f"{name}.pid").unlink(missing_ok=True)
-    for p in [c for c in _children if c.pid == pid]:
-        p.wait()
-        _children.remove(p)
 
 
 # ---------------------------------------------------------------- PostgreSQL

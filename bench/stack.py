@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -379,7 +379,7 @@ def main() -> None:
     ap.add_argument("--isolation-jobs", type=int, default=100)
     ap.add_argument("--flood", type=int, default=200)
     ap.add_argument("--only", default="floor,latency,isolation,ingest,api")
-    ap.add_argument("--out", type=Path, default=HERE / "results-stack.md")
+    ap.add_argument("--out", type=Path, default=HERE / "results-stack.md", help="the run's table becomes its first section; earlier ones stay")
     a = ap.parse_args()
     stack_env = services.up()
     db = f"pravah_bench_{RUN}"
@@ -411,7 +411,17 @@ def main() -> None:
             f"--api-rows {a.api_rows} --clients {a.clients} --seconds {a.seconds:.0f}`", ""]
     table = "\n".join(head + rows)
     print(table)
-    a.out.write_text("# End-to-end results (real services)\n\n" + table + "\n")
+    record(a.out, table)
+
+
+def record(out: Path, table: str) -> None:
+    """This run's table as the first dated section of `out`, after its introduction: the
+    earlier runs and their write-ups stay below it."""
+    text = out.read_text() if out.exists() else "# End-to-end results (real services)\n\n"
+    at = text.find("\n## ")
+    at = len(text) if at < 0 else at + 1
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out.write_text(text[:at] + f"## Run of {stamp}\n\n{table}\n\n" + text[at:])
 
 
 if __name__ == "__main__":

@@ -142,6 +142,8 @@ struct Remote {
     current: Vec<u8>,
     pos: usize,
     spare: Vec<Vec<u8>>,
+    /// Blocks allocated so far: at most `READ_AHEAD + 1` whatever the object's size.
+    blocks: usize,
 }
 
 /// GET `range` of `path` into `block` (emptied first), checking that the whole range came.
@@ -181,6 +183,7 @@ impl ObjectReader {
                 current: Vec::new(),
                 pos: 0,
                 spare: Vec::new(),
+                blocks: 0,
             })),
         };
         let mut r = ObjectReader { source, counter };
@@ -193,7 +196,10 @@ impl ObjectReader {
         while r.pending.len() < READ_AHEAD && r.next_fetch < r.size {
             let end = (r.next_fetch + BLOCK).min(r.size);
             let (store, path, range) = (r.loc.store.clone(), r.loc.path.clone(), r.next_fetch..end);
-            let block = r.spare.pop().unwrap_or_default();
+            let block = r.spare.pop().unwrap_or_else(|| {
+                r.blocks += 1;
+                Vec::new()
+            });
             r.pending.push_back(runtime().spawn(fetch(store, path, range, block)));
             r.next_fetch = end;
         }
@@ -213,7 +219,10 @@ impl Read for ObjectReader {
                 if r.pos == r.current.len() {
                     let Some(handle) = r.pending.pop_front() else { return Ok(0) };
                     let block = runtime().block_on(handle).map_err(storage_failure)?.map_err(storage_failure)?;
-                    r.spare.push(std::mem::replace(&mut r.current, block));
+                    let drained = std::mem::replace(&mut r.current, block);
+                    if drained.capacity() > 0 {
+                        r.spare.push(drained); // not the empty one a reader starts with
+                    }
                     r.pos = 0;
                     self.counter.fetch_add(r.current.len() as u64, Ordering::Relaxed);
                 }
@@ -305,14 +314,6 @@ impl ObjectWriter {
         io::Error::other(format!("{}: {e}", self.loc.uri))
     }
 
-    /// The local output's hidden file, opened at the first write.
-    fn spill(&mut self, target: &std::path::Path) -> io::Result<&mut Spill> {
-        if self.spill.is_none() {
-            self.spill = Some(Spill::create(target).map_err(|e| self.failed(e))?);
-        }
-        Ok(self.spill.as_mut().expect("just opened"))
-    }
-
     /// Hand the full part to the multipart upload (started by the first one), once fewer than
     /// `UPLOADS_IN_FLIGHT` parts are still going out.
     fn send_part(&mut self) -> io::Result<()> {
@@ -322,24 +323,24 @@ impl ObjectWriter {
             let upload = rt.block_on(self.loc.store.put_multipart_opts(&self.loc.path, opts)).map_err(|e| self.failed(e))?;
             self.upload = Some(WriteMultipart::new_with_chunk_size(upload, PART));
         }
-        let part = Bytes::from(std::mem::take(&mut self.part));
         let upload = self.upload.as_mut().expect("just started");
-        let waited = rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT));
-        waited.map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
+        if let Err(e) = rt.block_on(upload.wait_for_capacity(UPLOADS_IN_FLIGHT)) {
+            return Err(self.failed(e));
+        }
         let _ctx = rt.enter();
-        upload.put(part);
+        upload.put(Bytes::from(std::mem::take(&mut self.part)));
         Ok(())
     }
 
     pub fn finish(mut self) -> Result<Written> {
-        if let Some(target) = self.loc.local.clone() {
-            if self.spill.is_none() {
-                self.spill = Some(Spill::create(&target).map_err(|e| Error::storage(&self.loc.uri, e))?);
-            }
-            let path = self.spill.as_ref().expect("just opened").path.clone();
-            drop(self.spill.take());
-            if let Err(e) = std::fs::rename(&path, &target) {
-                let _ = std::fs::remove_file(&path);
+        if let Some(target) = &self.loc.local {
+            let spill = match self.spill.take() {
+                Some(spill) => spill,
+                None => Spill::create(target).map_err(|e| Error::storage(&self.loc.uri, e))?, // nothing was written
+            };
+            drop(spill.file);
+            if let Err(e) = std::fs::rename(&spill.path, target) {
+                let _ = std::fs::remove_file(&spill.path);
                 return Err(Error::storage(&self.loc.uri, e));
             }
         } else if let Some(mut upload) = self.upload.take() {
@@ -367,8 +368,12 @@ impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.hash.update(buf);
         self.size += buf.len() as u64;
-        if let Some(target) = self.loc.local.clone() {
-            self.spill(&target)?.file.write_all(buf)?;
+        if let Some(target) = &self.loc.local {
+            if self.spill.is_none() {
+                let spill = Spill::create(target).map_err(|e| io::Error::other(format!("{}: {e}", self.loc.uri)))?;
+                self.spill = Some(spill);
+            }
+            self.spill.as_mut().expect("opened above").file.write_all(buf)?;
             return Ok(buf.len());
         }
         let mut rest = buf;
@@ -477,20 +482,13 @@ mod tests {
         for start in [0, 1, BLOCK - 3, 2 * BLOCK + 5, size as u64 - 1, size as u64] {
             let counter = Arc::new(AtomicU64::new(0));
             let mut r = ObjectReader::open_at(loc.clone(), size as u64, start, counter.clone());
-            let (mut back, mut buffers) = (Vec::new(), std::collections::HashSet::new());
-            let mut piece = vec![0u8; 1 << 20];
-            loop {
-                let n = r.read(&mut piece).unwrap();
-                if n == 0 {
-                    break;
-                }
-                back.extend_from_slice(&piece[..n]);
-                let Source::Remote(remote) = &r.source else { panic!("an in-memory store is remote") };
-                buffers.insert(remote.current.as_ptr() as usize);
-            }
+            let mut back = Vec::new();
+            r.read_to_end(&mut back).unwrap();
             assert!(back == data[start as usize..], "bytes from {start} differ");
             assert_eq!(counter.load(Ordering::Relaxed), size as u64 - start);
-            assert!(buffers.len() <= READ_AHEAD + 1, "{} buffers for a read from {start}", buffers.len());
+            let Source::Remote(remote) = &r.source else { panic!("an in-memory store is remote") };
+            let gets = (size as u64 - start).div_ceil(BLOCK) as usize;
+            assert_eq!(remote.blocks, gets.min(READ_AHEAD + 1), "blocks allocated for {gets} GETs from {start}");
         }
     }
 

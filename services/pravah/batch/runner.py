@@ -16,7 +16,7 @@ import anyio
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from pravah import metrics, registry
-from pravah.accounts.principal import LOCAL
+from pravah.accounts.principal import LOCAL, Principal
 from pravah.batch import backfills
 from pravah.batch.outage import BusWatch
 from pravah.batch.listing import PAGE, Listed, objects
@@ -117,7 +117,7 @@ class Runner:
                 log.info("%s %s: listed to the end", b.kind, b.id)
                 return
 
-    async def _sweep_all(self, every: timedelta, who: object) -> None:
+    async def _sweep_all(self, every: timedelta, who: Principal) -> None:
         """A reconcile backfill of each bound prefix that had none within `every` nor has one under way."""
         router = await self._router()
         for bucket, prefix in sorted({(bd.bucket, bd.prefix) for bd in router.doc.bindings}):
